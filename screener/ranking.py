@@ -1,0 +1,131 @@
+"""Percentile ranks and the 0-100 composite score.
+
+Each factor is turned into a percentile within the company's peer group (its sector by
+default, or the whole universe) with the mid-rank formula ``(rank - 0.5) / n``, so the best of
+``n`` scores ``1 - 0.5/n``, the worst ``0.5/n``, and a company alone in its sector scores 0.5;
+ties share their average rank. Factors where lower is better are ranked in reverse. A company
+missing a factor scores 0 on it (policy ``"worst"``, the default) or 0.5 (``"neutral"``).
+
+``composite`` = 100 x weighted mean of the factor percentiles (the screen's weights);
+``quality`` and ``value`` are the same over the quality and value factors alone (equal weights
+where the screen gives that family none). Each company's ``contribution`` of a factor is
+``100 x weight x percentile / total weight``: the contributions add up to the composite, which
+is how the tool shows *why* a company ranks where it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A metric the composite can weigh.
+
+    Attributes
+    ----------
+    name : str
+        Column of the screen table.
+    family : str
+        ``"value"`` or ``"quality"``.
+    higher_is_better : bool
+    label : str
+        Short human label.
+    """
+
+    name: str
+    family: str
+    higher_is_better: bool
+    label: str
+
+
+FACTORS: dict[str, Factor] = {
+    f.name: f
+    for f in (
+        Factor("price_to_fair_value", "value", False, "Price / fair value"),
+        Factor("ev_to_ebit", "value", False, "EV / EBIT"),
+        Factor("implied_growth", "value", False, "Growth the price implies"),
+        Factor("piotroski_f", "quality", True, "Piotroski F-score"),
+        Factor("altman_z", "quality", True, "Altman Z"),
+        Factor("interest_coverage", "quality", True, "Interest coverage"),
+        Factor("net_debt_to_ebitda", "quality", False, "Net debt / EBITDA"),
+        Factor("current_ratio", "quality", True, "Current ratio"),
+        Factor("sloan_accruals", "quality", False, "Sloan accruals"),
+        Factor("gross_profitability", "quality", True, "Gross profit / assets"),
+        Factor("beneish_m", "quality", False, "Beneish M-score"),
+    )
+}
+PEER_GROUPS = ("sector", "universe")
+MISSING_POLICIES = ("worst", "neutral")
+
+
+def percentile(
+    values: pd.Series, groups: pd.Series | None, higher_is_better: bool, missing: str
+) -> pd.Series:
+    """Mid-rank percentile of ``values`` within ``groups`` (or overall), 0-1, best = high."""
+    oriented = values if higher_is_better else -values
+    oriented = oriented.where(np.isfinite(oriented))
+    if groups is None:
+        rank = oriented.rank(method="average")
+        n = oriented.notna().sum()
+    else:
+        grouped = oriented.groupby(groups)
+        rank = grouped.rank(method="average")
+        n = grouped.transform("count")
+    pct = (rank - 0.5) / n
+    return pct.fillna(0.0 if missing == "worst" else 0.5).astype("float64")
+
+
+def score(
+    table: pd.DataFrame,
+    weights: dict[str, float],
+    peer_group: str = "sector",
+    missing: str = "worst",
+) -> pd.DataFrame:
+    """Factor percentiles, contributions, and the composite, quality and value scores.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per company with the factor columns and ``sector``.
+    weights : dict
+        Factor name -> non-negative weight (factors left out weigh 0).
+    peer_group : {"sector", "universe"}
+    missing : {"worst", "neutral"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pct_<factor>`` and ``contrib_<factor>`` for every weighted factor, ``composite``,
+        ``quality`` and ``value`` (0-100).
+    """
+    groups = table["sector"] if peer_group == "sector" else None
+    pct = pd.DataFrame(
+        {
+            f"pct_{name}": percentile(table[name], groups, f.higher_is_better, missing)
+            for name, f in FACTORS.items()
+        },
+        index=table.index,
+    )
+    out = pd.DataFrame(index=table.index)
+    total = sum(w for w in weights.values() if w > 0)
+    composite = pd.Series(0.0, index=table.index)
+    for name, w in weights.items():
+        if w <= 0:
+            continue
+        out[f"pct_{name}"] = pct[f"pct_{name}"]
+        contribution = 100.0 * w * pct[f"pct_{name}"] / total
+        out[f"contrib_{name}"] = contribution
+        composite += contribution
+    out["composite"] = composite if total > 0 else 0.0
+    for family in ("quality", "value"):
+        members = [n for n, f in FACTORS.items() if f.family == family]
+        fam_weights = {n: weights.get(n, 0.0) for n in members if weights.get(n, 0.0) > 0}
+        if not fam_weights:
+            fam_weights = dict.fromkeys(members, 1.0)
+        fam_total = sum(fam_weights.values())
+        out[family] = 100.0 * sum(w * pct[f"pct_{n}"] for n, w in fam_weights.items()) / fam_total
+    return out

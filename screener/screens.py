@@ -1,0 +1,329 @@
+"""Screen definitions: filters, factor weights, ranking options and valuation assumptions.
+
+A screen is a TOML file::
+
+    name = "Small-cap manufacturers: value + quality"
+    description = "..."
+
+    [filters]             # every key optional
+    min_market_cap = 3e8
+    manufacturing = true
+    exclude_life_sciences = true
+    z_zones = ["safe", "grey"]
+
+    [ranking]
+    peer_group = "sector"     # or "universe"
+    missing = "worst"         # or "neutral"
+
+    [weights]                 # factor -> weight (see screener.ranking.FACTORS)
+    price_to_fair_value = 3.0
+    piotroski_f = 1.0
+
+    [assumptions]             # see screener.fair_value.ValuationAssumptions
+    discount_rate = 0.09
+
+An unknown table, filter, factor or assumption is an error that names it and lists the valid
+ones. The shipped screens are in ``screener/screens``; users save theirs in
+``$ROTATION_HOME/screens`` (or anywhere, by path).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from screener.fair_value import ValuationAssumptions
+from screener.ranking import FACTORS, MISSING_POLICIES, PEER_GROUPS
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "screens"
+DEFAULT_SCREEN = "small-cap-value-quality"
+
+FILTERS: dict[str, str] = {
+    "min_market_cap": "USD, market capitalisation at least",
+    "max_market_cap": "USD, market capitalisation at most",
+    "sectors": "list of sectors to keep (empty: all)",
+    "sic_ranges": "list of [first, last] SIC code ranges to keep",
+    "manufacturing": "true: SIC 2000-3999 only",
+    "exclude_life_sciences": "true: drop SIC 2833-2836 (pharma, biotech)",
+    "min_adv_usd": "USD, average daily dollar volume at least",
+    "min_quality": "0-100, quality score at least",
+    "max_price_to_fair_value": "price / fair value at most",
+    "min_piotroski": "0-9, Piotroski F-score at least",
+    "z_zones": "list of Altman zones to keep: safe, grey, distress, n/a",
+}
+Z_ZONE_NAMES = ("safe", "grey", "distress", "n/a")
+TOP_KEYS = ("name", "description", "filters", "ranking", "weights", "assumptions")
+RANKING_KEYS = ("peer_group", "missing")
+
+
+class ScreenError(ValueError):
+    """A screen file or setting is invalid; the message names it and lists the valid ones."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A complete screen: what to keep, how to rank, and the valuation assumptions."""
+
+    name: str = "custom"
+    description: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"price_to_fair_value": 1.0, "piotroski_f": 1.0}
+    )
+    peer_group: str = "sector"
+    missing: str = "worst"
+    assumptions: ValuationAssumptions = field(default_factory=ValuationAssumptions)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def with_filters(self, **changes: Any) -> Screen:
+        """A copy with some filters changed (``None`` removes a filter)."""
+        filters = {**self.filters, **changes}
+        return replace(self, filters={k: v for k, v in filters.items() if v is not None})
+
+    def with_weights(self, **changes: float) -> Screen:
+        """A copy with some factor weights changed."""
+        return replace(self, weights={**self.weights, **changes})
+
+
+def _unknown(kind: str, name: str, valid: list[str] | tuple[str, ...], where: str) -> ScreenError:
+    return ScreenError(f"{where}unknown {kind} {name!r}. Valid {kind}s: {', '.join(valid)}.")
+
+
+def validate(screen: Screen, where: str = "") -> None:
+    """Raise :class:`ScreenError` for any unknown or out-of-range setting."""
+    for key, value in screen.filters.items():
+        if key not in FILTERS:
+            raise _unknown("filter", key, list(FILTERS), where)
+        _check_filter(key, value, where)
+    for key, w in screen.weights.items():
+        if key not in FACTORS:
+            raise _unknown("factor", key, list(FACTORS), where)
+        if not isinstance(w, int | float) or isinstance(w, bool) or w < 0 or not math.isfinite(w):
+            raise ScreenError(f"{where}weight of {key!r} must be a number >= 0, not {w!r}.")
+    if screen.weights and sum(screen.weights.values()) <= 0:
+        raise ScreenError(f"{where}at least one factor weight must be above 0.")
+    if screen.peer_group not in PEER_GROUPS:
+        raise ScreenError(
+            f"{where}peer_group must be one of {', '.join(PEER_GROUPS)}, not {screen.peer_group!r}."
+        )
+    if screen.missing not in MISSING_POLICIES:
+        raise ScreenError(
+            f"{where}missing must be one of {', '.join(MISSING_POLICIES)}, not {screen.missing!r}."
+        )
+
+
+def _check_filter(key: str, value: Any, where: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if key in ("manufacturing", "exclude_life_sciences"):
+        ok = isinstance(value, bool)
+    elif key == "sectors":
+        ok = isinstance(value, list) and all(isinstance(s, str) for s in value)
+    elif key == "z_zones":
+        ok = isinstance(value, list) and all(z in Z_ZONE_NAMES for z in value)
+    elif key == "sic_ranges":
+        ok = isinstance(value, list) and all(
+            isinstance(r, list)
+            and len(r) == 2
+            and all(isinstance(x, int) for x in r)
+            and r[0] <= r[1]
+            for r in value
+        )
+    elif key == "min_piotroski":
+        ok = number and 0 <= value <= 9
+    elif key == "min_quality":
+        ok = number and 0 <= value <= 100
+    else:
+        ok = number and value >= 0
+    if not ok:
+        raise ScreenError(f"{where}filter {key!r} has an invalid value {value!r} ({FILTERS[key]}).")
+
+
+def screen_from_dict(data: dict[str, Any], where: str = "") -> Screen:
+    """Build a screen from parsed TOML, rejecting anything unknown."""
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _unknown("setting", key, TOP_KEYS, where)
+    ranking = data.get("ranking", {})
+    for key in ranking:
+        if key not in RANKING_KEYS:
+            raise _unknown("ranking option", key, RANKING_KEYS, where)
+    assumptions_data = data.get("assumptions", {})
+    valid_assumptions = ValuationAssumptions.names()
+    for key in assumptions_data:
+        if key not in valid_assumptions:
+            raise _unknown("assumption", key, valid_assumptions, where)
+    try:
+        assumptions = ValuationAssumptions(**assumptions_data)
+    except (TypeError, ValueError) as exc:
+        raise ScreenError(f"{where}invalid assumptions: {exc}.") from exc
+    weights = {
+        k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+        for k, v in data.get("weights", {}).items()
+    }
+    try:
+        return Screen(
+            name=str(data.get("name", "custom")),
+            description=str(data.get("description", "")),
+            filters=dict(data.get("filters", {})),
+            weights=weights,
+            peer_group=ranking.get("peer_group", "sector"),
+            missing=ranking.get("missing", "worst"),
+            assumptions=assumptions,
+        )
+    except ScreenError as exc:
+        raise ScreenError(f"{where}{exc}") from exc
+
+
+def user_screens_dir() -> Path:
+    """Where saved screens go."""
+    from universes.datasets import user_data_dir
+
+    return user_data_dir() / "screens"
+
+
+def available_screens() -> dict[str, Path]:
+    """Screen name -> file, shipped first, then the user's saved ones."""
+    found = {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.toml"))}
+    user_dir = user_screens_dir()
+    if user_dir.is_dir():
+        for p in sorted(user_dir.glob("*.toml")):
+            found.setdefault(p.stem, p)
+    return found
+
+
+def load_screen(name_or_path: str | Path | None = None) -> Screen:
+    """Load a screen by name (shipped or saved) or from a TOML file.
+
+    Raises
+    ------
+    ScreenError
+        Unknown name (lists the valid ones), unreadable file, or invalid contents.
+    """
+    if name_or_path is None:
+        name_or_path = DEFAULT_SCREEN
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if path.suffix.lower() != ".toml":
+        screens = available_screens()
+        if text not in screens:
+            raise ScreenError(
+                f"Unknown screen {text!r}. Valid screens: {', '.join(screens)}; or give a path to a .toml file."
+            )
+        path = screens[text]
+    if not path.is_file():
+        raise ScreenError(f"{path}: no such screen file. Check the path.")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScreenError(f"{path}: not valid TOML ({exc}).") from exc
+    return screen_from_dict(data, where=f"{path}: ")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def screen_to_toml(screen: Screen) -> str:
+    """The TOML text of a screen (round-trips through :func:`load_screen`)."""
+    lines = [
+        f"name = {_toml_value(screen.name)}",
+        f"description = {_toml_value(screen.description)}",
+        "",
+        "[filters]",
+    ]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in screen.filters.items()]
+    lines += [
+        "",
+        "[ranking]",
+        f"peer_group = {_toml_value(screen.peer_group)}",
+        f"missing = {_toml_value(screen.missing)}",
+    ]
+    lines += ["", "[weights]"] + [
+        f"{k} = {_toml_value(float(v))}" for k, v in screen.weights.items()
+    ]
+    lines += ["", "[assumptions]"] + [
+        f"{k} = {_toml_value(v)}" for k, v in screen.assumptions.as_dict().items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_screen(screen: Screen, path: str | Path | None = None) -> Path:
+    """Save a screen as TOML (default: ``$ROTATION_HOME/screens/<name>.toml``)."""
+    target = (
+        Path(path).expanduser()
+        if path is not None
+        else user_screens_dir() / f"{_slug(screen.name)}.toml"
+    )
+    atomic_write_text(target, screen_to_toml(screen))
+    return target
+
+
+def _slug(name: str) -> str:
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()).strip("-")
+    return slug or "screen"
+
+
+def apply_filters(table: pd.DataFrame, filters: dict[str, Any]) -> pd.Series:
+    """Which rows of a screen table pass every filter (a boolean Series)."""
+    keep = pd.Series(True, index=table.index)
+    f = filters
+    if "min_market_cap" in f:
+        keep &= table["market_cap"] >= f["min_market_cap"]
+    if "max_market_cap" in f:
+        keep &= table["market_cap"] <= f["max_market_cap"]
+    if f.get("sectors"):
+        keep &= table["sector"].isin(f["sectors"])
+    if f.get("sic_ranges"):
+        sic = table["sic"].astype("float64")
+        any_range = pd.Series(False, index=table.index)
+        for lo, hi in f["sic_ranges"]:
+            any_range |= (sic >= lo) & (sic <= hi)
+        keep &= any_range
+    if f.get("manufacturing"):
+        keep &= table["manufacturing"]
+    if f.get("exclude_life_sciences"):
+        keep &= ~table["life_sciences"]
+    if "min_adv_usd" in f:
+        keep &= table["adv_usd"] >= f["min_adv_usd"]
+    if "min_quality" in f:
+        keep &= table["quality"] >= f["min_quality"]
+    if "max_price_to_fair_value" in f:
+        keep &= table["price_to_fair_value"] <= f["max_price_to_fair_value"]
+    if "min_piotroski" in f:
+        keep &= table["piotroski_f"] >= f["min_piotroski"]
+    if f.get("z_zones"):
+        keep &= table["z_zone"].isin(f["z_zones"])
+    return keep.fillna(False).astype(bool)

@@ -1,0 +1,48 @@
+"""Shared fixtures. Every test runs with ROTATION_HOME in a temporary folder, so nothing a test
+does touches the user's real data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def rotation_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    home = tmp_path_factory.mktemp("rotation-home")
+    monkeypatch.setenv("ROTATION_HOME", str(home))
+    return home
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `rotation` command in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def snapshot_universes() -> dict[str, object]:
+    """The four built-in universes, loaded once."""
+    from universes import load_universe
+
+    return {
+        name: load_universe(name)
+        for name in ("us-all", "us-large", "us-small", "us-small-manufacturing")
+    }

@@ -1,0 +1,68 @@
+"""The pure packages stay pure: no TUI, no OpenBB, no printing, no reading ../shared."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PURE = ("screener", "optimizer", "universes")
+
+
+def test_pure_packages_import_without_textual_or_openbb() -> None:
+    code = (
+        "import sys\n"
+        "import screener, optimizer, universes\n"
+        "from universes import load_universe\n"
+        "from screener import run_screen, load_screen\n"
+        "import optimizer.model, optimizer.risk, optimizer.trades\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'openbb', 'openbb_core'))\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cli_start_and_every_non_refresh_command_module_avoid_openbb() -> None:
+    code = (
+        "import sys\n"
+        "import tui.cli, tui.commands, tui.output\n"
+        "assert 'openbb' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def _python_files(package: str) -> list[Path]:
+    return [p for p in (ROOT / package).rglob("*.py") if "build_snapshot" not in p.name]
+
+
+def test_pure_packages_do_not_print_or_import_ui() -> None:
+    offenders = []
+    for package in ("screener", "optimizer"):
+        for path in _python_files(package):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                    offenders.append(f"{path}:{node.lineno} print")
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    names = (
+                        [a.name for a in node.names]
+                        if isinstance(node, ast.Import)
+                        else [node.module or ""]
+                    )
+                    if any(n.split(".")[0] in ("textual", "tui") for n in names):
+                        offenders.append(f"{path}:{node.lineno} imports the UI")
+    assert not offenders, offenders
+
+
+def test_nothing_at_run_time_reads_the_raw_shared_data() -> None:
+    offenders = []
+    for package in ("screener", "optimizer", "tui", "universes"):
+        for path in _python_files(package):
+            text = path.read_text()
+            if "../shared" in text or "shared/data" in text:
+                offenders.append(str(path))
+    assert not offenders, offenders

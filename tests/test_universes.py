@@ -1,0 +1,184 @@
+"""Universe rules, point-in-time loading, custom universes and the errors users can cause."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from universes import UniverseError, find_company, load_universe, normalize_ticker
+from universes.errors import DataFileError
+
+
+def test_universe_counts_match_their_rules(snapshot_universes) -> None:
+    everyone = snapshot_universes["us-all"].companies
+    assert (everyone["fundamentals_age_months"] <= 18).all()
+    by_cap = everyone.sort_values(["market_cap", "ticker"], ascending=[False, True])
+
+    large = snapshot_universes["us-large"].companies
+    assert set(large.index) == set(by_cap.index[:1000])
+
+    eligible = by_cap[by_cap["price"] >= 1.0]
+    small = snapshot_universes["us-small"].companies
+    assert set(small.index) == set(eligible.index[1000:3000])
+    assert (small["price"] >= 1.0).all()
+
+    manufacturing = snapshot_universes["us-small-manufacturing"].companies
+    expected = small[small["manufacturing"] & ~small["life_sciences"]]
+    assert set(manufacturing.index) == set(expected.index)
+    assert manufacturing["sic"].astype(float).between(2000, 3999).all()
+    assert not manufacturing["sic"].astype(float).between(2833, 2836).any()
+
+
+def test_market_data_is_consistent(snapshot_universes) -> None:
+    c = snapshot_universes["us-all"].companies
+    assert np.allclose(c["market_cap"], c["price"] * c["shares"])
+    assert (c["adv_usd"] > 0).all()
+    assert (c["market_cap_problem"] == "").all()
+    assert (c["price_date"] <= pd.Timestamp("2024-03-08")).all()
+
+
+def test_earlier_as_of_date_is_point_in_time() -> None:
+    u = load_universe("us-small", as_of="2023-03-08")
+    assert u.as_of == pd.Timestamp("2023-03-08")
+    assert u.fundamentals["publish_date"].max() <= pd.Timestamp("2023-03-08")
+    assert u.prices.dates.max() <= np.datetime64("2023-03-08")
+    assert (u.companies["price_date"] <= pd.Timestamp("2023-03-08")).all()
+    latest = u.fundamentals.groupby("ticker")["fiscal_year"].max()
+    assert (u.companies["fiscal_year"] == latest.reindex(u.companies.index)).all()
+
+
+def test_as_of_outside_the_snapshot_is_refused() -> None:
+    with pytest.raises(UniverseError, match="outside"):
+        load_universe("us-all", as_of="2025-01-01")
+    with pytest.raises(UniverseError, match="not a date"):
+        load_universe("us-all", as_of="yesterday-ish")
+
+
+def test_unknown_universe_lists_valid_names() -> None:
+    with pytest.raises(UniverseError) as err:
+        load_universe("us-smol")
+    for name in ("us-all", "us-large", "us-small", "us-small-manufacturing"):
+        assert name in str(err.value)
+
+
+def test_unknown_ticker_suggests_close_matches() -> None:
+    with pytest.raises(UniverseError) as err:
+        find_company("APPL")
+    assert "AAPL" in str(err.value)
+
+
+def test_ticker_normalisation() -> None:
+    assert normalize_ticker(" brk.b ") == "BRK-B"
+    assert normalize_ticker("BF/A") == "BF-A"
+    assert normalize_ticker("aapl") == "AAPL"
+
+
+def test_custom_ticker_list_csv_and_xlsx(tmp_path: Path) -> None:
+    csv = tmp_path / "mine.csv"
+    csv.write_text("Ticker\n aapl\nmsft\nA\n")
+    u = load_universe(str(csv))
+    assert set(u.tickers) == {"AAPL", "MSFT", "A"}
+    xlsx = tmp_path / "mine.xlsx"
+    pd.DataFrame({"symbol": ["AAPL", "A"]}).to_excel(xlsx, index=False)
+    assert set(load_universe(str(xlsx)).tickers) == {"AAPL", "A"}
+
+
+def test_custom_list_with_unknown_ticker_names_file_row_and_column(tmp_path: Path) -> None:
+    csv = tmp_path / "mine.csv"
+    csv.write_text("ticker\nAAPL\nMSFTT\n")
+    with pytest.raises(DataFileError) as err:
+        load_universe(str(csv))
+    e = err.value
+    assert (e.path, e.row, e.column) == (str(csv), 3, "ticker")
+    assert "MSFT" in str(e)
+
+
+def test_user_fundamentals_file_overrides_and_is_validated(tmp_path: Path) -> None:
+    from universes import open_dataset
+
+    f = open_dataset().fundamentals
+    row = f[(f["ticker"] == "AAPL") & (f["fiscal_year"] == 2023)].copy()
+    row["net_income"] = 1.0e11
+    good = tmp_path / "fund.csv"
+    row.to_csv(good, index=False)
+    u = load_universe(str(_list(tmp_path, ["AAPL"])), fundamentals_file=good)
+    assert u.fundamentals.set_index("fiscal_year").loc[2023, "net_income"] == 1.0e11
+
+    bad = row.copy()
+    bad["net_income"] = "lots"
+    bad_path = tmp_path / "bad.csv"
+    bad.to_csv(bad_path, index=False)
+    with pytest.raises(DataFileError) as err:
+        load_universe("us-all", fundamentals_file=bad_path)
+    assert (err.value.row, err.value.column) == (2, "net_income")
+
+    extra = row.assign(ebitda_guess=1.0)
+    extra_path = tmp_path / "extra.csv"
+    extra.to_csv(extra_path, index=False)
+    with pytest.raises(DataFileError, match="unknown column 'ebitda_guess'"):
+        load_universe("us-all", fundamentals_file=extra_path)
+
+
+def _list(tmp_path: Path, tickers: list[str]) -> Path:
+    p = tmp_path / "list.csv"
+    p.write_text("ticker\n" + "\n".join(tickers) + "\n")
+    return p
+
+
+def test_users_can_define_their_own_universes(rotation_home: Path) -> None:
+    (rotation_home / "universes.toml").write_text(
+        '[micro-manufacturing]\ndescription = "tiny makers"\nbase = "us-all"\nmanufacturing = true\nmax_market_cap = 3e8\n'
+    )
+    u = load_universe("micro-manufacturing")
+    assert len(u) > 0
+    assert u.companies["manufacturing"].all()
+    assert (u.companies["market_cap"] <= 3e8).all()
+    (rotation_home / "universes.toml").write_text('[x]\nbase = "us-all"\nmax_mcap = 1\n')
+    with pytest.raises(UniverseError, match="unknown setting 'max_mcap'"):
+        load_universe("x")
+
+
+def test_cli_universes_json_contract() -> None:
+    done = run_cli("universes", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    names = {r["name"]: r for r in rows}
+    assert set(names) >= {"us-all", "us-large", "us-small", "us-small-manufacturing"}
+    for r in rows:
+        assert set(r) >= {"name", "as_of", "count", "description"}
+        assert r["as_of"] == "2024-03-08"
+    assert names["us-large"]["count"] == 1000
+
+
+def test_cli_show_json_contract() -> None:
+    done = run_cli("show", "aapl", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    card = json.loads(done.stdout)
+    assert card["ticker"] == "AAPL" and card["sic"] == 3571
+    years = {y["fiscal_year"]: y for y in card["fundamentals"]}
+    assert years[2023]["revenue"] == 383_285_000_000
+    assert set(years[2023]) >= {
+        "fiscal_year",
+        "revenue",
+        "net_income",
+        "total_assets",
+        "publish_date",
+    }
+
+
+def test_cli_bad_input_exits_non_zero_and_writes_nothing(tmp_path: Path) -> None:
+    done = run_cli("screen", "--universe", "nope", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "us-small-manufacturing" in done.stderr
+    done = run_cli("show", "ZZZZQ", cwd=tmp_path)
+    assert done.returncode == 2 and "Unknown ticker" in done.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name\nfoo\n")
+    done = run_cli("screen", "--universe", str(bad), cwd=tmp_path)
+    assert done.returncode == 2 and str(bad) in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]

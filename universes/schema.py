@@ -1,0 +1,167 @@
+"""The universe schema: one definition of every column the snapshot and custom files carry.
+
+Sign convention (one for every statement item, every source)
+-------------------------------------------------------------
+* Amounts are in U.S. dollars (no thousands or millions scaling).
+* Expenses and cash outflows are **positive magnitudes**: ``cogs``, ``sga``, ``rnd``, ``da``,
+  ``interest_expense``, ``income_tax``, ``capex``, ``dividends_paid``.
+* Results keep their natural sign: ``operating_income``, ``pretax_income``, ``net_income``,
+  ``operating_cash_flow`` and ``retained_earnings`` are negative for losses / outflows.
+* ``interest_expense`` is *net*: negative means net interest income (a cash-rich company).
+* ``capex`` is net investment in fixed assets and intangibles: negative when disposals exceed
+  purchases.
+* Balance-sheet items are as reported at the fiscal year end (``period_end``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: First and last SEC SIC codes of Division D, Manufacturing.
+MANUFACTURING_SIC = (2000, 3999)
+#: SIC codes of drugs and biological products (pharma / biotech): manufacturing in SIC terms,
+#: but cash-burning research businesses that value screens usually exclude.
+LIFE_SCIENCES_SIC = (2833, 2836)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a universe table.
+
+    Attributes
+    ----------
+    name : str
+        Column name.
+    kind : str
+        ``"usd"`` (float, dollars), ``"count"`` (float, e.g. shares), ``"int"``, ``"str"``,
+        ``"date"`` or ``"bool"``.
+    description : str
+        What the column means, including its sign.
+    required : bool
+        Whether a row without a value is invalid.
+    """
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+
+
+COMPANY_FIELDS: tuple[Field, ...] = (
+    Field("ticker", "str", "Exchange ticker, upper case, class shares with '-' (BRK-B)", True),
+    Field("name", "str", "Company name", True),
+    Field("cik", "int", "SEC Central Index Key"),
+    Field("exchange", "str", "Listing exchange (NYSE, Nasdaq, OTC, ...)"),
+    Field("sector", "str", "Sector (SimFin classification for the snapshot)"),
+    Field("industry", "str", "Industry (SimFin classification for the snapshot)"),
+    Field("sic", "int", "SEC Standard Industrial Classification code; missing when unknown"),
+    Field("sic_source", "str", "Where the SIC code came from"),
+)
+
+#: Columns derived at load time from prices and fundamentals as of the requested date.
+MARKET_FIELDS: tuple[Field, ...] = (
+    Field("manufacturing", "bool", "SIC 2000-3999 (SEC Division D)"),
+    Field("life_sciences", "bool", "SIC 2833-2836 (drugs, biologicals)"),
+    Field("price", "usd", "Traded close on the as-of date (last session on or before it)"),
+    Field("price_date", "date", "Session the price is from"),
+    Field("shares", "count", "Weighted basic shares of the latest published fiscal year"),
+    Field("market_cap", "usd", "price x shares"),
+    Field("adv_usd", "usd", "Average daily dollar volume (close x volume), last 63 sessions"),
+    Field("adv_shares", "count", "Average daily share volume, last 63 sessions"),
+    Field("fiscal_year", "int", "Latest fiscal year published on or before the as-of date"),
+)
+
+FUNDAMENTAL_FIELDS: tuple[Field, ...] = (
+    Field("ticker", "str", "Company ticker", True),
+    Field("fiscal_year", "int", "Fiscal year", True),
+    Field("period_end", "date", "Fiscal year end date", True),
+    Field("publish_date", "date", "Date the figures became public", True),
+    Field("shares_basic", "count", "Weighted average basic shares in the year"),
+    Field("shares_diluted", "count", "Weighted average diluted shares in the year"),
+    Field("revenue", "usd", "Revenue", True),
+    Field("cogs", "usd", "Cost of revenue (positive = cost)"),
+    Field("gross_profit", "usd", "Gross profit (revenue - cogs)"),
+    Field("sga", "usd", "Selling, general and administrative expense (positive = cost)"),
+    Field("rnd", "usd", "Research and development expense (positive = cost)"),
+    Field("da", "usd", "Depreciation and amortisation (positive = expense)"),
+    Field("operating_income", "usd", "Operating income (EBIT); negative = operating loss", True),
+    Field("interest_expense", "usd", "Net interest expense; negative = net interest income"),
+    Field("pretax_income", "usd", "Pretax income; negative = loss"),
+    Field("income_tax", "usd", "Income tax expense (positive = expense)"),
+    Field("net_income", "usd", "Net income; negative = loss", True),
+    Field("operating_cash_flow", "usd", "Net cash from operating activities"),
+    Field("capex", "usd", "Net capital expenditure (positive = cash spent)"),
+    Field("dividends_paid", "usd", "Dividends paid (positive = cash paid)"),
+    Field("cash", "usd", "Cash, cash equivalents and short-term investments"),
+    Field("receivables", "usd", "Accounts and notes receivable"),
+    Field("inventory", "usd", "Inventories"),
+    Field("current_assets", "usd", "Total current assets"),
+    Field("ppe_net", "usd", "Property, plant and equipment, net"),
+    Field("long_term_investments", "usd", "Long-term investments and receivables"),
+    Field("total_assets", "usd", "Total assets", True),
+    Field("payables", "usd", "Payables and accruals"),
+    Field("current_liabilities", "usd", "Total current liabilities"),
+    Field("short_term_debt", "usd", "Short-term debt"),
+    Field("long_term_debt", "usd", "Long-term debt"),
+    Field("total_liabilities", "usd", "Total liabilities"),
+    Field("retained_earnings", "usd", "Retained earnings (accumulated deficit if negative)"),
+    Field("total_equity", "usd", "Total equity; negative = liabilities exceed assets", True),
+)
+
+PRICE_FIELDS: tuple[Field, ...] = (
+    Field("ticker", "str", "Company ticker", True),
+    Field("date", "date", "Trading session", True),
+    Field("close", "usd", "Traded close (split-adjusted to the collection date)", True),
+    Field("adj_factor", "count", "close x adj_factor = close adjusted for dividends too", True),
+    Field("volume", "count", "Shares traded", True),
+)
+
+FUNDAMENTAL_COLUMNS = tuple(f.name for f in FUNDAMENTAL_FIELDS)
+COMPANY_COLUMNS = tuple(f.name for f in COMPANY_FIELDS)
+PRICE_COLUMNS = tuple(f.name for f in PRICE_FIELDS)
+USD_FUNDAMENTALS = tuple(f.name for f in FUNDAMENTAL_FIELDS if f.kind in ("usd", "count"))
+
+
+def sic_flags(sic: pd.Series) -> pd.DataFrame:
+    """Manufacturing and life-sciences flags from SEC SIC codes.
+
+    Parameters
+    ----------
+    sic : pandas.Series
+        SIC codes (nullable integers). Unknown codes give ``False`` for both flags.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``manufacturing`` and ``life_sciences`` (bool), same index as ``sic``.
+    """
+    code = pd.to_numeric(sic, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        manufacturing = (code >= MANUFACTURING_SIC[0]) & (code <= MANUFACTURING_SIC[1])
+        life = (code >= LIFE_SCIENCES_SIC[0]) & (code <= LIFE_SCIENCES_SIC[1])
+    return pd.DataFrame({"manufacturing": manufacturing, "life_sciences": life}, index=sic.index)
+
+
+def coerce(frame: pd.DataFrame, fields: tuple[Field, ...]) -> pd.DataFrame:
+    """Return ``frame`` with exactly the columns of ``fields``, in order, with their dtypes.
+
+    Missing optional columns are added empty. Values that cannot be converted become missing;
+    use :func:`universes.validate.check_frame` first when the caller needs to report them.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for f in fields:
+        col = frame[f.name] if f.name in frame.columns else pd.Series(np.nan, index=frame.index)
+        if f.kind in ("usd", "count"):
+            out[f.name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif f.kind == "int":
+            out[f.name] = pd.to_numeric(col, errors="coerce").astype("Int64")
+        elif f.kind == "date":
+            out[f.name] = pd.to_datetime(col, errors="coerce").astype("datetime64[ns]")
+        elif f.kind == "bool":
+            out[f.name] = col.astype(bool)
+        else:
+            out[f.name] = col.astype("string").str.strip()
+    return out
