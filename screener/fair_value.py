@@ -231,7 +231,7 @@ def dcf_value(panel: pd.DataFrame, a: ValuationAssumptions) -> pd.DataFrame:
     f0 = fcf0.to_numpy(float)
     solvable = ok.to_numpy() & np.isfinite(target)
     implied = np.full(len(panel), np.nan)
-    note = np.where(ok.to_numpy(), "", "FCF <= 0")
+    note = np.where(ok.to_numpy(), "", "FCF <= 0").astype(object)
     if solvable.any():
         lo_g, hi_g = GROWTH_SEARCH
         f_s, t_s = f0[solvable], target[solvable]

@@ -8,7 +8,8 @@ Definitions
   which a single company with a near-zero fair value cannot dominate.
 * Aggregate P/E: total market cap / total net income of the latest fiscal year. Two versions:
   ``aggregate_pe`` counts every company, **losses included** (they reduce total earnings, as
-  in an index's own earnings); ``aggregate_pe_ex_losses`` keeps only profitable companies in
+  in an index's own earnings; missing when total earnings are zero or negative, which is the
+  case for us-small in the snapshot); ``aggregate_pe_ex_losses`` keeps only profitable companies in
   both sums (the usual index-provider convention). Median P/E: over profitable companies only.
   P/B: aggregate and median over companies with positive book equity.
 * ``spread``: small minus large for each measure; ``small_discount`` = small / large - 1.
@@ -104,6 +105,7 @@ def cap_bucket_stats(table: pd.DataFrame) -> dict[str, float]:
     return {
         "count": len(table),
         "market_cap": float(cap.sum()),
+        "total_net_income": float(earnings.sum()),
         "loss_makers": int((~profitable).sum()),
         "aggregate_pe": _aggregate(cap, earnings),
         "aggregate_pe_ex_losses": _aggregate(cap[profitable], earnings[profitable]),
@@ -136,5 +138,8 @@ def small_vs_large(small: pd.DataFrame, large: pd.DataFrame) -> dict[str, Any]:
         "large": lg,
         "spread": {k: s[k] - lg[k] for k in ratios},
         "small_discount": {k: (s[k] / lg[k] - 1) if lg[k] else float("nan") for k in ratios},
-        "losses": "aggregate_pe counts losses (they lower total earnings); aggregate_pe_ex_losses and median_pe use profitable companies only",
+        "losses": (
+            "aggregate_pe counts losses (they lower total earnings; undefined when total earnings "
+            "are not positive); aggregate_pe_ex_losses and median_pe use profitable companies only"
+        ),
     }

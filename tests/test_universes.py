@@ -182,3 +182,25 @@ def test_cli_bad_input_exits_non_zero_and_writes_nothing(tmp_path: Path) -> None
     done = run_cli("screen", "--universe", str(bad), cwd=tmp_path)
     assert done.returncode == 2 and str(bad) in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+def test_share_counts_restated_for_later_splits_are_caught() -> None:
+    # SimFin's NVIDIA share count reflects the 10-for-1 split of June 2024; the prices do not.
+    company, _ = find_company("NVDA")
+    assert "10-for-1 split" in company["market_cap_problem"]
+    assert "NVDA" not in load_universe("us-all").tickers
+    apple, _ = find_company("AAPL")
+    assert apple["market_cap_problem"] == ""
+
+
+def test_dividends_per_share_from_prices() -> None:
+    from universes import open_dataset
+    from universes.loader import dividends_per_share
+
+    data = open_dataset()
+    # Apple paid 0.24 + 0.24 + 0.24 + 0.23 + ... per share with ex-dates in FY2023 (Oct 2022 - Sep 2023):
+    # 0.23 (Nov 2022) + 0.23 (Feb 2023) + 0.24 (May 2023) + 0.24 (Aug 2023) = 0.94.
+    dps = dividends_per_share(
+        data.prices, pd.Index(["AAPL"]), pd.Series({"AAPL": pd.Timestamp("2023-09-30")})
+    )
+    assert dps["AAPL"] == pytest.approx(0.94, abs=0.005)

@@ -31,9 +31,12 @@ MAX_PRICE_AGE_SESSIONS = 10
 MIN_HISTORY_SESSIONS = ADV_SESSIONS
 #: Share-count plausibility (see :func:`share_count_problems`).
 MAX_DAILY_TURNOVER = 0.5
-MIN_DAILY_TURNOVER = 1e-5
+MIN_DAILY_TURNOVER = 3e-4
 MAX_SHARE_JUMP = 20.0
 MIN_PRICE_TO_BOOK = 0.05
+#: Share-count / dividend-implied share-count ratios that betray a stock split (both ways).
+SPLIT_RATIOS = (1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 100)
+SPLIT_TOLERANCE = 0.03
 
 
 @dataclass(frozen=True)
@@ -168,30 +171,81 @@ def _market_frame_cached(
 
     companies = data.companies.join(sic_flags(data.companies["sic"]))
     companies = companies.join(market.rename_axis(None))
-    return add_fundamental_columns(companies, pit, as_of), pit
+    return add_fundamental_columns(companies, pit, as_of, hist), pit
+
+
+def dividends_per_share(hist: PriceHistory, tickers: pd.Index, period_end: pd.Series) -> pd.Series:
+    """Dividends per share with ex-dates in the year to ``period_end``, read off the prices.
+
+    Yahoo's adjusted close falls by the factor ``1 - D / close`` on each ex-dividend date, so
+    ``D = previous close x (1 - previous factor / factor)``; the result is in the price file's
+    share units.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = hist.adj_close / hist.close
+        step = factor[:-1] / factor[1:]
+        paid = np.where(step < 1 - 1e-5, hist.close[:-1] * (1 - step), 0.0)
+    cum = np.vstack([np.zeros((1, paid.shape[1])), np.cumsum(np.nan_to_num(paid), axis=0)])
+    col = hist.tickers.get_indexer(tickers)
+    ends = period_end.reindex(tickers).to_numpy().astype("datetime64[ns]")
+    known = (col >= 0) & ~np.isnat(ends)
+    end_row = np.searchsorted(hist.dates, ends[known], side="right") - 1
+    start_row = (
+        np.searchsorted(hist.dates, ends[known] - np.timedelta64(365, "D"), side="right") - 1
+    )
+    inside = (start_row >= 0) & (end_row >= 0)
+    out = np.full(len(tickers), np.nan)
+    rows_known = np.flatnonzero(known)[inside]
+    cols_known = col[known][inside]
+    out[rows_known] = cum[end_row[inside], cols_known] - cum[start_row[inside], cols_known]
+    return pd.Series(out, index=tickers)
 
 
 def add_fundamental_columns(
-    companies: pd.DataFrame, pit: pd.DataFrame, as_of: pd.Timestamp
+    companies: pd.DataFrame, pit: pd.DataFrame, as_of: pd.Timestamp, hist: PriceHistory
 ) -> pd.DataFrame:
-    """Shares, market cap, latest fiscal year, its age and the share-count check."""
+    """Shares, market cap, latest fiscal year, its age and the market-cap checks."""
     out = companies.copy()
     ordered = pit.sort_values(["ticker", "fiscal_year"])
-    latest = ordered.groupby("ticker", sort=False).tail(1).set_index("ticker")
-    prior = ordered.groupby("ticker", sort=False).nth(-2).set_index("ticker")
+    latest = ordered.groupby("ticker", sort=False).tail(1).set_index("ticker").reindex(out.index)
+    prior = ordered.groupby("ticker", sort=False).nth(-2).set_index("ticker").reindex(out.index)
     shares = latest["shares_basic"].where(latest["shares_basic"] > 0, latest["shares_diluted"])
     prior_shares = prior["shares_basic"].where(prior["shares_basic"] > 0, prior["shares_diluted"])
-    out["shares"] = shares.reindex(out.index)
+    out["shares"] = shares
     out["market_cap"] = out["price"] * out["shares"]
-    out["fiscal_year"] = latest["fiscal_year"].reindex(out.index).astype("Int64")
-    out["fundamentals_age_months"] = (
-        as_of - latest["period_end"].reindex(out.index)
-    ).dt.days / 30.4375
-    equity = latest["total_equity"].reindex(out.index)
+    out["fiscal_year"] = latest["fiscal_year"].astype("Int64")
+    out["fundamentals_age_months"] = (as_of - latest["period_end"]).dt.days / 30.4375
+    dps = dividends_per_share(hist, out.index, latest["period_end"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dividend_shares = (latest["dividends_paid"] / dps.where(dps > 0)).where(
+            latest["dividends_paid"] > 0
+        )
     out["market_cap_problem"] = market_cap_problems(
-        out["market_cap"], out["shares"], prior_shares.reindex(out.index), out["adv_shares"], equity
+        out["market_cap"],
+        shares,
+        prior_shares,
+        out["adv_shares"],
+        latest["total_equity"],
+        dividend_shares,
     )
     return out
+
+
+def split_ratio(shares: pd.Series, dividend_shares: pd.Series) -> pd.Series:
+    """The stock split (k, or 1/k for a reverse split) that ``shares / dividend_shares`` matches
+    within ``SPLIT_TOLERANCE``; NaN when it matches none."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (shares / dividend_shares).to_numpy(float)
+    candidates = np.array([*SPLIT_RATIOS, *(1 / r for r in SPLIT_RATIOS)])
+    rel = np.abs(ratio[:, None] / candidates[None, :] - 1)
+    rel = np.where(np.isnan(rel), np.inf, rel)
+    best = rel.argmin(axis=1)
+    match = rel[np.arange(len(ratio)), best] <= SPLIT_TOLERANCE
+    return pd.Series(np.where(match, candidates[best], np.nan), index=shares.index)
+
+
+def _split_text(k: float) -> str:
+    return f"{k:g}-for-1 split" if k >= 1 else f"1-for-{1 / k:g} reverse split"
 
 
 def market_cap_problems(
@@ -200,35 +254,58 @@ def market_cap_problems(
     prior_shares: pd.Series,
     adv_shares: pd.Series,
     equity: pd.Series,
+    dividend_shares: pd.Series,
 ) -> pd.Series:
     """Why a company's market cap cannot be trusted ('' when it can).
 
     SimFin's share counts carry unit slips (a year reported in thousands) and are restated for
-    splits made after the as-of date, while the prices are not; a few statements are in the
-    wrong unit. Any of these makes the market cap wrong by a factor of 10 to 1,000,000. Four
-    checks against other real data catch the gross cases:
+    splits made after the as-of date (SimFin was collected in 2025), while the prices are not;
+    some listings are ADRs, preferred shares or units whose price is not per common share; a
+    few statements are in the wrong unit. Each makes the market cap wrong by a factor of 1.5 to
+    1,000,000. Five checks against other real data catch what they can:
 
+    * dividends paid in the fiscal year / dividends per share read off the prices (see
+      :func:`dividends_per_share`) gives the share count the dividends imply; when the reported
+      count is a stock-split multiple of it (2x, 10x, 1/20, ... within 3%), the count was
+      restated for a split the prices do not reflect;
     * the average daily volume of the last 63 sessions exceeds half of all shares
       (``MAX_DAILY_TURNOVER``): too few shares;
-    * it is below 1 in 100,000 shares a day (``MIN_DAILY_TURNOVER``): too many shares;
+    * it is below 3 in 10,000 shares a day (``MIN_DAILY_TURNOVER``, under 8% a year): too many
+      shares for the traded line (ADRs, preferreds, units, later splits), or a listing too thin
+      to trade;
     * the share count changed more than 20-fold from the prior fiscal year (``MAX_SHARE_JUMP``);
     * the market cap is below 5% of positive book equity (``MIN_PRICE_TO_BOOK``): too few
       shares, or statements in the wrong unit.
+
+    Splits after the as-of date by companies that pay no dividend and trade normally (for
+    example SMCI, ANET) cannot be detected from these data and remain.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         turnover = adv_shares / shares
         jump = shares / prior_shares
         price_to_book = market_cap / equity.where(equity > 0)
+    split = split_ratio(shares, dividend_shares)
+    split_text = pd.Series(
+        [
+            f"share count matches a {_split_text(k)} the prices do not reflect (dividends per share vs dividends paid)"
+            if np.isfinite(k)
+            else ""
+            for k in split
+        ],
+        index=shares.index,
+    )
     problem = np.select(
         [
+            split.notna() & (split != 1),
             turnover > MAX_DAILY_TURNOVER,
             turnover < MIN_DAILY_TURNOVER,
             (jump > MAX_SHARE_JUMP) | (jump < 1 / MAX_SHARE_JUMP),
             price_to_book < MIN_PRICE_TO_BOOK,
         ],
         [
+            split_text,
             "daily volume above half of all shares: share count too small",
-            "daily volume below 1 in 100,000 shares: share count too large",
+            "daily volume below 3 in 10,000 shares: share count too large, or too thin to trade",
             "share count changed over 20-fold in a year",
             "market cap below 5% of book equity: share count or statements in the wrong unit",
         ],
@@ -418,7 +495,7 @@ def load_universe(
             .sort_values(key)
             .reset_index(drop=True)
         )
-        everyone = add_fundamental_columns(everyone, pit, when)
+        everyone = add_fundamental_columns(everyone, pit, when, data.prices)
         notes.append(f"Fundamentals from {fundamentals_file}: {len(usable)} fiscal years.")
 
     usable = everyone["price"].notna() & (everyone["shares"] > 0) & everyone["fiscal_year"].notna()

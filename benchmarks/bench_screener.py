@@ -1,0 +1,37 @@
+"""Benchmark: every metric, fair value and rank for the whole us-all snapshot.
+
+Target (issue 3): 150 ms or less on the 2-core reference machine. The universe is loaded once,
+untimed; each timed run computes the panel, quality metrics, four fair-value methods, the
+reverse DCF, percentiles, composite, filters and ranks from scratch.
+"""
+
+from __future__ import annotations
+
+from _common import machine, parser, report, summary, time_ms
+
+from screener import load_screen, run_screen
+from universes import load_universe
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    universe = load_universe("us-all")
+    screen = load_screen()
+    samples = time_ms(lambda: run_screen(universe, screen), repeat=15, warmup=2)
+    s = summary(samples)
+    result = {
+        "n": len(universe),
+        "screen_ms_median": s["median"],
+        "screen_ms_min": s["min"],
+        "target_ms": 150.0,
+        "machine": machine(),
+    }
+    lines = [
+        f"screen of us-all: n = {len(universe):,} companies",
+        f"  median {s['median']:.1f} ms  (min {s['min']:.1f}, max {s['max']:.1f}, {s['runs']} runs)   target <= 150 ms",
+    ]
+    report(result, args.json, lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Ranking invariants, filters, screen files and the screen/valuation commands on the real snapshot."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from screener import CONTRACT_COLUMNS, Screen, ScreenError, load_screen, run_screen, save_screen
+from screener.ranking import percentile
+from screener.screens import apply_filters
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    from universes import load_universe
+
+    return run_screen(load_universe("us-small"), load_screen())
+
+
+def test_composite_quality_value_are_within_0_and_100(small_result) -> None:
+    t = small_result.table
+    for col in ("composite", "quality", "value"):
+        assert t[col].between(0, 100).all(), col
+    contribs = t[[c for c in t.columns if c.startswith("contrib_")]].sum(axis=1)
+    assert np.allclose(contribs, t["composite"])
+
+
+def test_filters_are_respected(small_result) -> None:
+    ranked = small_result.ranked
+    f = small_result.screen.filters
+    assert len(ranked) > 20
+    assert ranked["manufacturing"].all() and not ranked["life_sciences"].any()
+    assert (ranked["adv_usd"] >= f["min_adv_usd"]).all()
+    assert (ranked["piotroski_f"] >= f["min_piotroski"]).all()
+    assert ranked["z_zone"].isin(f["z_zones"]).all()
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    assert ranked["composite"].is_monotonic_decreasing
+
+
+def test_each_filter_removes_exactly_the_rows_that_fail_it(small_result) -> None:
+    t = small_result.table
+    cases = {
+        "min_market_cap": (5e8, lambda x: x["market_cap"] >= 5e8),
+        "max_market_cap": (1e9, lambda x: x["market_cap"] <= 1e9),
+        "sectors": (["Industrials"], lambda x: x["sector"] == "Industrials"),
+        "sic_ranges": ([[3500, 3599]], lambda x: x["sic"].astype(float).between(3500, 3599)),
+        "min_quality": (60, lambda x: x["quality"] >= 60),
+        "max_price_to_fair_value": (0.8, lambda x: x["price_to_fair_value"] <= 0.8),
+        "z_zones": (["distress"], lambda x: x["z_zone"] == "distress"),
+    }
+    for key, (value, expected) in cases.items():
+        got = apply_filters(t, {key: value})
+        assert got.equals(expected(t).fillna(False).astype(bool)), key
+        assert 0 < got.sum() < len(t), key
+
+
+def test_ranking_is_stable_under_row_order(small_result) -> None:
+    from universes import load_universe
+
+    u = load_universe("us-small")
+    shuffled = u.companies.sample(frac=1.0, random_state=7)
+    u2 = type(u)(
+        u.name,
+        u.description,
+        u.as_of,
+        u.dataset,
+        u.provider,
+        shuffled,
+        u.fundamentals.sample(frac=1.0, random_state=3),
+        u.prices,
+        u.notes,
+    )
+    again = run_screen(u2, load_screen())
+    a = small_result.ranked[["ticker", "rank", "composite"]].reset_index(drop=True)
+    b = again.ranked[["ticker", "rank", "composite"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+
+
+def test_missing_values_never_sort_to_the_top() -> None:
+    v = pd.Series([1.0, 2.0, np.nan, 3.0])
+    worst = percentile(v, None, higher_is_better=True, missing="worst")
+    neutral = percentile(v, None, higher_is_better=True, missing="neutral")
+    assert worst[2] == 0.0 and neutral[2] == 0.5
+    assert list(worst[[0, 1, 3]]) == pytest.approx([0.5 / 3, 1.5 / 3, 2.5 / 3])
+    lower_better = percentile(v, None, higher_is_better=False, missing="worst")
+    assert lower_better[0] > lower_better[3]
+
+
+def test_peer_group_universe_ranks_across_sectors(small_result) -> None:
+    from universes import load_universe
+
+    screen = Screen(weights={"price_to_fair_value": 1.0}, peer_group="universe")
+    r = run_screen(load_universe("us-small"), screen)
+    t = r.table[r.table["price_to_fair_value"].notna()]
+    cheapest = t["price_to_fair_value"].idxmin()
+    assert r.table.loc[cheapest, "pct_price_to_fair_value"] == t["pct_price_to_fair_value"].max()
+
+
+def test_screen_file_errors_name_the_culprit_and_list_valid_ones(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[filters]\nmin_mcap = 1e8\n")
+    with pytest.raises(ScreenError) as err:
+        load_screen(bad)
+    assert (
+        "min_mcap" in str(err.value)
+        and "min_market_cap" in str(err.value)
+        and str(bad) in str(err.value)
+    )
+    bad.write_text("[weights]\nmomentum = 1.0\n")
+    with pytest.raises(ScreenError, match="unknown factor 'momentum'.*price_to_fair_value"):
+        load_screen(bad)
+    bad.write_text("[assumptions]\nwacc = 0.08\n")
+    with pytest.raises(ScreenError, match="unknown assumption 'wacc'.*discount_rate"):
+        load_screen(bad)
+    bad.write_text("[assumptions]\nterminal_growth = 0.2\n")
+    with pytest.raises(ScreenError, match="terminal_growth must be below discount_rate"):
+        load_screen(bad)
+    with pytest.raises(ScreenError, match="Unknown screen 'nope'.*small-cap-value-quality"):
+        load_screen("nope")
+
+
+def test_screen_save_and_load_round_trip(tmp_path: Path) -> None:
+    s = (
+        load_screen()
+        .with_filters(min_market_cap=2.5e8, sectors=["Industrials", "Technology"])
+        .with_weights(altman_z=2.0)
+    )
+    path = save_screen(s, tmp_path / "mine.toml")
+    assert load_screen(path) == s
+    saved = save_screen(Screen(name="My screen"))
+    assert saved.name == "my-screen.toml"
+    assert load_screen("my-screen") == Screen(name="My screen")
+
+
+def test_cli_screen_json_contract_and_order() -> None:
+    done = run_cli("screen", "--format", "json", "--top", "30")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) == 30
+    for r in rows:
+        assert set(CONTRACT_COLUMNS) <= set(r)
+    composites = [r["composite"] for r in rows]
+    assert composites == sorted(composites, reverse=True)
+    assert [r["rank"] for r in rows] == list(range(1, 31))
+
+
+def test_cli_screen_csv_has_every_passing_row() -> None:
+    done = run_cli("screen", "--format", "csv", "--universe", "us-small")
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(io.StringIO(done.stdout))
+    assert list(frame.columns[: len(CONTRACT_COLUMNS)]) == list(CONTRACT_COLUMNS)
+    assert frame["composite"].is_monotonic_decreasing and len(frame) > 50
+
+
+def test_cli_valuation_json_contract() -> None:
+    done = run_cli("valuation", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    sectors = {s["sector"]: s for s in doc["sectors"]}
+    assert {"Utilities", "Industrials", "Technology", "All"} <= set(sectors)
+    for s in doc["sectors"]:
+        assert set(s) >= {
+            "sector",
+            "count",
+            "median_price_to_fair_value",
+            "capweighted_price_to_fair_value",
+        }
+    svl = doc["small_vs_large"]
+    assert svl["small"]["count"] > 1000 and svl["large"]["count"] == 1000
+    for k in ("aggregate_pe_ex_losses", "median_pe", "aggregate_pb", "median_pb"):
+        assert svl["spread"][k] == pytest.approx(svl["small"][k] - svl["large"][k])
+    # us-small lost money in aggregate in the snapshot: P/E with losses is undefined, not a number.
+    assert svl["small"]["total_net_income"] < 0
+    assert svl["small"]["aggregate_pe"] is None and svl["spread"]["aggregate_pe"] is None
