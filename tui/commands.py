@@ -8,11 +8,14 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.constraints import ConstraintError
+from optimizer.export import ExportError
+from optimizer.rotation import OptimizerError
 from screener.screens import ScreenError
 from tui.output import dumps, fmt_money, fmt_num, fmt_pct, jsonable, records, table
 from universes.errors import UniverseError
 
-USER_ERRORS: tuple[type[Exception], ...] = (UniverseError, ScreenError)
+USER_ERRORS: tuple[type[Exception], ...] = (UniverseError, ScreenError, ConstraintError, OptimizerError, ExportError)
 
 FUNDAMENTAL_ROWS = (
     "revenue",

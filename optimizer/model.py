@@ -1,0 +1,268 @@
+"""The rotation problem in cvxpy, compiled once per candidate set; a tweak only re-solves.
+
+::
+
+    maximise    alpha'w - gamma (||L B'w||^2 + ||sqrt(D) w||^2) - c'(buy + sell) [- impact]
+    subject to  w = w0 + buy - sell,  buy, sell >= 0          (trades)
+                sum(w) = invest                                (budget: 1 - cash - fixed)
+                lower <= w <= upper                            (long-only, name cap, no-buy/sell,
+                                                                 integer stage)
+                sector_lo <= S w <= sector_hi                  (every sector present)
+                mfg_lo <= m'w <= mfg_hi                        (manufacturing flag)
+                sum(buy + sell) <= turnover_max
+                buy, sell <= adv_cap                           (share of daily volume)
+                ||[L (B'w - e_b); sqrt(D)(w - w_b); c0]|| <= te_max   (tracking error)
+                beta_lo <= beta'w <= beta_hi
+
+Every number a user can tweak is a ``cp.Parameter``, so a tweak re-solves the compiled problem
+(``is_dpp()`` holds; no re-canonicalisation). A switched-off constraint keeps its row with a
+bound that cannot bind. Only changing the candidate set, or switching market impact on or off
+(it turns the QP into a power-cone program), builds a new problem.
+
+The same builder makes the *elastic* problem used to diagnose infeasibility: every bound gets a
+non-negative slack and the objective becomes the total slack (see :mod:`optimizer.diagnose`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+SOLVER = "CLARABEL"
+#: A bound that cannot bind (weights and sums are fractions of the portfolio).
+LOOSE = 10.0
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    """Everything fixed for one candidate set: changing any of it means a new compile.
+
+    Attributes
+    ----------
+    tickers : pandas.Index
+        Candidates (n).
+    sectors : numpy.ndarray
+        Sector of each candidate.
+    manufacturing : numpy.ndarray
+        Manufacturing flag of each candidate.
+    exposures : numpy.ndarray
+        Factor exposures ``B`` (n x k).
+    factor_sqrt : numpy.ndarray
+        ``L`` with ``L'L`` = factor covariance (k x k).
+    idio_sd : numpy.ndarray
+        Square roots of idiosyncratic variances (n).
+    bench_exposure : numpy.ndarray
+        Factor exposure of the benchmark, ``B_U' w_b`` over the whole universe (k).
+    bench_weight : numpy.ndarray
+        Benchmark weight of each candidate (n).
+    bench_idio_const : float
+        Idiosyncratic variance of the benchmark's names that are not candidates.
+    betas : numpy.ndarray
+        Beta of each candidate to the benchmark (n).
+    impact : bool
+        Whether the square-root impact term is in the objective.
+    """
+
+    tickers: pd.Index
+    sectors: np.ndarray
+    manufacturing: np.ndarray
+    exposures: np.ndarray
+    factor_sqrt: np.ndarray
+    idio_sd: np.ndarray
+    bench_exposure: np.ndarray
+    bench_weight: np.ndarray
+    bench_idio_const: float
+    betas: np.ndarray
+    impact: bool = False
+
+    @property
+    def sector_names(self) -> list[str]:
+        return sorted(set(self.sectors.tolist()))
+
+    def sector_matrix(self) -> np.ndarray:
+        names = self.sector_names
+        return (self.sectors[None, :] == np.array(names)[:, None]).astype(float)
+
+
+@dataclass
+class ParameterValues:
+    """Values of every tunable parameter (fractions of portfolio value unless stated)."""
+
+    alpha: np.ndarray
+    w0: np.ndarray
+    gamma: float
+    cost_rate: np.ndarray
+    impact_coef: np.ndarray
+    invest: float
+    lower: np.ndarray
+    upper: np.ndarray
+    sector_lo: np.ndarray
+    sector_hi: np.ndarray
+    mfg_lo: float
+    mfg_hi: float
+    turnover_max: float
+    adv_cap: np.ndarray
+    te_max: float
+    beta_lo: float
+    beta_hi: float
+
+
+@dataclass
+class RawSolution:
+    """What one solve returned."""
+
+    status: str
+    weights: np.ndarray | None
+    objective: float | None
+    duals: dict[str, np.ndarray] = field(default_factory=dict)
+    slacks: dict[str, np.ndarray] = field(default_factory=dict)
+    solve_ms: float = 0.0
+    solver: str = SOLVER
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("optimal", "optimal_inaccurate") and self.weights is not None
+
+
+# Named inequality rows: name -> (kind, is_vector). Kind "upper" means row <= bound.
+ROWS = (
+    "lower",
+    "upper",
+    "sector_lo",
+    "sector_hi",
+    "mfg_lo",
+    "mfg_hi",
+    "turnover",
+    "adv_buy",
+    "adv_sell",
+    "tracking_error",
+    "beta_lo",
+    "beta_hi",
+)
+
+
+class CompiledProblem:
+    """A rotation problem compiled for one candidate set.
+
+    Parameters
+    ----------
+    data : ProblemData
+    elastic : bool
+        Build the elastic (phase-one) variant instead.
+    """
+
+    def __init__(self, data: ProblemData, elastic: bool = False) -> None:
+        self.data = data
+        self.elastic = elastic
+        n = len(data.tickers)
+        s = len(data.sector_names)
+        k = data.exposures.shape[1]
+        P = {
+            "alpha": cp.Parameter(n, name="alpha"),
+            "w0": cp.Parameter(n, name="w0"),
+            "gamma": cp.Parameter(nonneg=True, name="gamma"),
+            "cost_rate": cp.Parameter(n, nonneg=True, name="cost_rate"),
+            "impact_coef": cp.Parameter(n, nonneg=True, name="impact_coef"),
+            "invest": cp.Parameter(name="invest"),
+            "lower": cp.Parameter(n, name="lower"),
+            "upper": cp.Parameter(n, name="upper"),
+            "sector_lo": cp.Parameter(s, name="sector_lo"),
+            "sector_hi": cp.Parameter(s, name="sector_hi"),
+            "mfg_lo": cp.Parameter(name="mfg_lo"),
+            "mfg_hi": cp.Parameter(name="mfg_hi"),
+            "turnover_max": cp.Parameter(nonneg=True, name="turnover_max"),
+            "adv_cap": cp.Parameter(n, nonneg=True, name="adv_cap"),
+            "te_max": cp.Parameter(nonneg=True, name="te_max"),
+            "beta_lo": cp.Parameter(name="beta_lo"),
+            "beta_hi": cp.Parameter(name="beta_hi"),
+        }
+        self.params = P
+        w = cp.Variable(n, name="w")
+        buy = cp.Variable(n, nonneg=True, name="buy")
+        sell = cp.Variable(n, nonneg=True, name="sell")
+        self.w = w
+        traded = buy + sell
+
+        slack: dict[str, cp.Variable] = {}
+
+        def loosen(name: str, size: int | None) -> cp.Expression | float:
+            if not elastic:
+                return 0.0
+            var = cp.Variable(size, nonneg=True, name=f"slack_{name}") if size else cp.Variable(nonneg=True, name=f"slack_{name}")
+            slack[name] = var
+            return var
+
+        S = data.sector_matrix()
+        L = data.factor_sqrt
+        B = data.exposures
+        factor_part = L @ (B.T @ w)
+        idio_part = cp.multiply(data.idio_sd, w)
+        active = cp.hstack(
+            [
+                L @ (B.T @ w) - L @ data.bench_exposure,
+                cp.multiply(data.idio_sd, w - data.bench_weight),
+                np.atleast_1d(np.sqrt(max(data.bench_idio_const, 0.0))),
+            ]
+        )
+        rows = {
+            "lower": w >= P["lower"] - loosen("lower", n),
+            "upper": w <= P["upper"] + loosen("upper", n),
+            "sector_lo": S @ w >= P["sector_lo"] - loosen("sector_lo", s),
+            "sector_hi": S @ w <= P["sector_hi"] + loosen("sector_hi", s),
+            "mfg_lo": data.manufacturing.astype(float) @ w >= P["mfg_lo"] - loosen("mfg_lo", None),
+            "mfg_hi": data.manufacturing.astype(float) @ w <= P["mfg_hi"] + loosen("mfg_hi", None),
+            "turnover": cp.sum(traded) <= P["turnover_max"] + loosen("turnover", None),
+            "adv_buy": buy <= P["adv_cap"] + loosen("adv_buy", n),
+            "adv_sell": sell <= P["adv_cap"] + loosen("adv_sell", n),
+            "tracking_error": cp.norm(active, 2) <= P["te_max"] + loosen("tracking_error", None),
+            "beta_lo": data.betas @ w >= P["beta_lo"] - loosen("beta_lo", None),
+            "beta_hi": data.betas @ w <= P["beta_hi"] + loosen("beta_hi", None),
+        }
+        equalities = [w == P["w0"] + buy - sell, cp.sum(w) == P["invest"]]
+        self.rows = rows
+        self.budget = equalities[1]
+        self.slack = slack
+        if elastic:
+            objective = cp.Minimize(sum(cp.sum(v) for v in slack.values()))
+        else:
+            gain = P["alpha"] @ w - P["gamma"] * (cp.sum_squares(factor_part) + cp.sum_squares(idio_part)) - P["cost_rate"] @ traded
+            if data.impact:
+                gain = gain - P["impact_coef"] @ cp.power(traded, 1.5)
+            objective = cp.Maximize(gain)
+        self.problem = cp.Problem(objective, [*equalities, *rows.values()])
+
+    def is_dpp(self) -> bool:
+        """Whether the problem is disciplined parametrised (re-solves skip canonicalisation)."""
+        return bool(self.problem.is_dpp())
+
+    def set_values(self, v: ParameterValues) -> None:
+        """Load parameter values (no solve)."""
+        for name, param in self.params.items():
+            param.value = np.asarray(getattr(v, name), dtype=float) if param.ndim else float(getattr(v, name))
+
+    def solve(self, v: ParameterValues) -> RawSolution:
+        """Set the parameters and solve.
+
+        Returns
+        -------
+        RawSolution
+            Weights, objective, each row's dual (and slack, when elastic) and the solve time.
+        """
+        self.set_values(v)
+        start = time.perf_counter()
+        try:
+            self.problem.solve(solver=SOLVER, warm_start=True)
+        except cp.error.SolverError:
+            return RawSolution("solver_error", None, None, solve_ms=(time.perf_counter() - start) * 1000)
+        elapsed = (time.perf_counter() - start) * 1000
+        status = str(self.problem.status)
+        if status not in ("optimal", "optimal_inaccurate") or self.w.value is None:
+            return RawSolution(status, None, None, solve_ms=elapsed)
+        duals = {name: np.atleast_1d(np.asarray(c.dual_value, dtype=float)) for name, c in self.rows.items()}
+        duals["budget"] = np.atleast_1d(np.asarray(self.budget.dual_value, dtype=float))
+        slacks = {name: np.atleast_1d(np.asarray(var.value, dtype=float)) for name, var in self.slack.items()}
+        return RawSolution(status, np.asarray(self.w.value, dtype=float).copy(), float(self.problem.value), duals, slacks, elapsed)

@@ -1,0 +1,209 @@
+"""The optimiser on the real snapshot: constraints hold, shadow prices are right, infeasible
+sets are diagnosed in user terms, integer constraints are met, trades never overspend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from optimizer import (
+    ConstraintSettings,
+    InfeasibleError,
+    Limit,
+    Range,
+    RotationOptimizer,
+    load_constraints,
+    settings_to_toml,
+)
+from optimizer.constraints import ConstraintError
+from universes.holdings import Holdings
+
+TOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def setup():
+    from screener import load_screen, run_screen
+    from universes import load_universe
+
+    u = load_universe("us-small-manufacturing")
+    return u, run_screen(u, load_screen())
+
+
+@pytest.fixture
+def opt(setup):
+    u, r = setup
+    return RotationOptimizer(u, r)
+
+
+def test_shipped_constraints_equal_the_documented_defaults() -> None:
+    assert load_constraints() == ConstraintSettings()
+
+
+def test_default_rotation_meets_every_constraint(opt) -> None:
+    s = load_constraints()
+    res = opt.solve(s)
+    w = res.weights["weight_after"]
+    assert res.status == "optimal"
+    assert abs(w.sum() - (1 - s.cash_buffer)) < TOL
+    assert (w >= -TOL).all() and (w <= s.max_weight.value + TOL).all()
+    assert res.manufacturing["after"] >= s.manufacturing.min - TOL
+    util = res.sectors.set_index("sector").loc["Utilities", "after"]
+    assert util <= 0.05 + TOL
+    frame = next(iter(opt._frames.values()))
+    assert frame.problem().is_dpp()
+    t = res.trades
+    assert t.cash_after >= 0
+    assert (t.trades["shares"] % s.lot_size == 0).all()
+    assert set(t.trades["side"]) <= {"BUY", "SELL"}
+    assert np.allclose(t.trades["notional"], t.trades["shares"] * t.trades["price"])
+
+
+def test_shadow_prices_match_finite_differences(opt) -> None:
+    s = load_constraints().change(sectors={"Industrials": Range(True, 0.1, 0.15)})
+    base = opt.solve(s)
+    c = base.constraints.set_index("name")
+    h = 1e-4
+
+    def fd(changed: ConstraintSettings) -> float:
+        return (opt.solve(changed).objective - base.objective) / h * 0.01
+
+    assert c.loc["sector:Industrials:max", "binding"]
+    assert fd(s.change(sectors={"Industrials": Range(True, 0.1, 0.15 + h)})) == pytest.approx(c.loc["sector:Industrials:max", "shadow_price"], rel=0.02)
+    assert fd(s.change(max_weight=Limit(True, 0.05 + h))) == pytest.approx(c.loc["max_weight", "shadow_price"], rel=0.02)
+    assert fd(s.change(cash_buffer=s.cash_buffer - h)) == pytest.approx(c.loc["budget", "shadow_price"], rel=0.02)
+    assert not c.loc["sector:Industrials:min", "binding"]
+
+
+def test_a_tweak_reuses_the_compiled_problem(opt) -> None:
+    s = load_constraints()
+    opt.solve(s)
+    frame = next(iter(opt._frames.values()))
+    compiled = frame.problem()
+    for change in ({"risk_aversion": 5.0}, {"max_weight": Limit(True, 0.04)}, {"sectors": {"Technology": Range(True, None, 0.1)}}):
+        res = opt.solve(s.change(**change))
+        assert res.status == "optimal"
+        assert next(iter(opt._frames.values())).problem() is compiled
+    tech = res.sectors.set_index("sector").loc["Technology", "after"]
+    assert tech <= 0.1 + TOL
+
+
+def test_infeasible_names_the_conflict_in_user_terms(opt) -> None:
+    good = opt.solve(load_constraints())
+    s = load_constraints().change(manufacturing=Range(True, 0.6, None), max_weight=Limit(True, 0.02), max_names=Limit(True, 20))
+    with pytest.raises(InfeasibleError) as err:
+        opt.solve(s)
+    text = str(err.value)
+    assert "Manufacturing >= 60% with a 2% name cap needs 30 names, but max names is 20" in text
+    names = {n for c in err.value.conflicts for n in c.constraints}
+    assert {"manufacturing:min", "max_names", "max_weight"} <= names
+    assert opt.last_feasible is good
+
+
+def test_minimum_for_an_absent_sector(opt) -> None:
+    with pytest.raises(InfeasibleError) as err:
+        opt.solve(load_constraints().with_sector("Utilities", Range(True, 0.1, None)))
+    assert err.value.conflicts[0].constraints == ("sector:Utilities:min",)
+
+
+def test_elastic_diagnosis_names_turnover_against_the_rotation(setup) -> None:
+    u, r = setup
+    big_tech = Holdings(shares=pd.Series({"MSFT": 1000.0, "GOOG": 2000.0, "AMZN": 2000.0}), cash=10_000.0)
+    opt = RotationOptimizer(u, r, holdings=big_tech)
+    ok = opt.solve(load_constraints())
+    assert ok.manufacturing["after"] >= 0.5 - TOL
+    # Holdings outside the universe can be held or sold, never bought.
+    w = ok.weights.loc[["MSFT", "GOOG", "AMZN"]]
+    assert (w["weight_after"] <= w["weight_before"] + TOL).all()
+    with pytest.raises(InfeasibleError) as err:
+        opt.solve(load_constraints().change(turnover=Limit(True, 0.2)))
+    names = set(err.value.conflicts[0].constraints)
+    assert {"turnover", "manufacturing:min", "max_weight"} <= names
+    assert "turnover limit 20%" in str(err.value)
+
+
+def test_max_names_and_min_position_by_relax_and_fix(opt) -> None:
+    s = load_constraints().change(max_names=Limit(True, 25), min_position=Limit(True, 0.02))
+    res = opt.solve(s)
+    w = res.weights["weight_after"]
+    held = w[w > 1e-7]
+    assert len(held) <= 25
+    assert (held >= 0.02 - TOL).all()
+    assert abs(w.sum() - 0.98) < TOL
+    assert res.integer is not None and 0 <= res.integer.gap < 0.05
+    assert res.integer.relaxed_objective >= res.objective - 1e-9
+
+
+def test_dense_ledoit_wolf_model_solves(opt) -> None:
+    res = opt.solve(load_constraints().change(risk_model="dense"))
+    assert res.status == "optimal"
+    assert abs(res.weights["weight_after"].sum() - 0.98) < TOL
+
+
+def test_trades_never_spend_cash_they_do_not_have(setup) -> None:
+    u, r = setup
+    opt = RotationOptimizer(u, r, capital=25_000)
+    res = opt.solve(load_constraints().change(lot_size=100, min_trade_usd=0.0, cash_buffer=0.0))
+    t = res.trades
+    assert t.cash_after >= 0
+    assert (t.trades["shares"] % 100 == 0).all()
+    assert t.buys + t.costs <= 25_000 + 1e-6
+
+
+def test_exits_go_through_and_reasons_are_given(setup) -> None:
+    u, r = setup
+    held = Holdings(shares=pd.Series({"MSFT": 10.0}), cash=500_000.0)
+    res = RotationOptimizer(u, r, holdings=held).solve(load_constraints().change(max_weight=Limit(True, 0.05)))
+    t = res.trades.trades.set_index("ticker")
+    assert set(t["reason"].str.split(";").str[0]) <= {"enter", "exit", "increase", "decrease"}
+    assert (t.loc[t["side"] == "BUY", "reason"].str.startswith(("enter", "increase"))).all()
+
+
+def test_constraint_values_are_validated_with_reasons() -> None:
+    with pytest.raises(ConstraintError, match="max_weight must be between"):
+        ConstraintSettings(max_weight=Limit(True, 1.5))
+    with pytest.raises(ConstraintError, match="sector Utilities min .* is above its max"):
+        ConstraintSettings(sectors={"Utilities": Range(True, 0.3, 0.1)})
+    with pytest.raises(ConstraintError, match="min_position .* is above max_weight"):
+        ConstraintSettings(min_position=Limit(True, 0.1), max_weight=Limit(True, 0.05))
+
+
+def test_constraints_file_round_trip_and_unknown_keys(tmp_path: Path) -> None:
+    s = load_constraints().change(no_buy=("ABC",), sectors={"Industrials": Range(True, 0.1, 0.4), "Utilities": Range(False, None, 0.05)})
+    p = tmp_path / "c.toml"
+    p.write_text(settings_to_toml(s))
+    assert load_constraints(p) == s
+    p.write_text("[max_weight]\nvalue = 0.05\nenabeld = true\n")
+    with pytest.raises(ConstraintError, match="unknown setting 'enabeld'"):
+        load_constraints(p)
+
+
+def test_cli_optimize_json_contract() -> None:
+    done = run_cli("optimize", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc) >= {"status", "objective", "solve_ms", "solver", "weights", "trades", "sectors", "constraints"}
+    assert doc["status"] == "optimal" and doc["solver"] == "CLARABEL"
+    for key, fields in {
+        "weights": {"ticker", "sector", "weight_before", "weight_after"},
+        "trades": {"ticker", "side", "shares", "price", "notional", "est_cost", "reason"},
+        "sectors": {"sector", "before", "after", "min", "max"},
+        "constraints": {"name", "binding", "shadow_price"},
+    }.items():
+        assert doc[key] and all(fields <= set(row) for row in doc[key]), key
+    assert sum(t["notional"] for t in doc["trades"] if t["side"] == "BUY") <= 1_000_000
+
+
+def test_cli_infeasible_exits_non_zero_with_diagnosis_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[max_names]\nenabled = true\nvalue = 10\n")
+    out = tmp_path / "trades.xlsx"
+    done = run_cli("optimize", "--constraints", str(bad), "--out", str(out))
+    assert done.returncode == 1
+    assert "max names 10" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]

@@ -1,0 +1,101 @@
+"""Property tests (hypothesis) on SYNTHETIC problems: random factor models, holdings and bounds
+built around a known feasible portfolio, so every generated problem is feasible. The solver's
+answer must satisfy the budget, the bounds, the sector limits and the turnover limit to 1e-6."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.model import LOOSE, CompiledProblem, ParameterValues, ProblemData
+
+TOL = 1e-6
+
+
+@st.composite
+def feasible_problems(draw):
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(st.integers(4, 40))
+    k = draw(st.integers(1, 5))
+    n_sectors = draw(st.integers(1, 4))
+    sectors = np.array([f"S{i}" for i in rng.integers(0, n_sectors, n)])
+    invest = draw(st.floats(0.5, 1.0))
+    # A feasible target and a current portfolio.
+    target = rng.dirichlet(np.ones(n)) * invest
+    current = rng.dirichlet(np.ones(n)) * rng.uniform(0.0, 1.0)
+    slack = draw(st.floats(0.0, 0.2))
+    upper = np.full(n, target.max() + slack)
+    lower = np.zeros(n)
+    names = sorted(set(sectors.tolist()))
+    sums = np.array([target[sectors == s].sum() for s in names])
+    sector_lo = np.clip(sums - rng.uniform(0, 0.2, len(names)), 0, None)
+    sector_hi = sums + rng.uniform(0, 0.2, len(names))
+    traded = np.abs(target - current)
+    turnover_max = traded.sum() + draw(st.floats(0.0, 0.5))
+    adv_cap = traded + rng.uniform(0.0, 0.3, n)
+    b = rng.normal(0, 0.3, (n, k))
+    data = ProblemData(
+        tickers=__import__("pandas").Index([f"T{i}" for i in range(n)]),
+        sectors=sectors,
+        manufacturing=rng.random(n) < 0.5,
+        exposures=b,
+        factor_sqrt=np.diag(rng.uniform(0.05, 0.3, k)),
+        idio_sd=rng.uniform(0.1, 0.5, n),
+        bench_exposure=b.T @ np.full(n, 1 / n),
+        bench_weight=np.full(n, 1 / n),
+        bench_idio_const=0.0,
+        betas=rng.uniform(0.5, 1.5, n),
+    )
+    values = ParameterValues(
+        alpha=rng.normal(0, 0.05, n),
+        w0=current,
+        gamma=draw(st.floats(0.0, 10.0)),
+        cost_rate=rng.uniform(0, 0.01, n),
+        impact_coef=np.zeros(n),
+        invest=invest,
+        lower=lower,
+        upper=upper,
+        sector_lo=sector_lo,
+        sector_hi=sector_hi,
+        mfg_lo=-LOOSE,
+        mfg_hi=LOOSE,
+        turnover_max=turnover_max,
+        adv_cap=adv_cap,
+        te_max=LOOSE,
+        beta_lo=-LOOSE,
+        beta_hi=LOOSE,
+    )
+    return data, values
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feasible_problems())
+def test_solution_satisfies_every_constraint(problem) -> None:
+    data, v = problem
+    raw = CompiledProblem(data).solve(v)
+    assert raw.ok, raw.status
+    w = raw.weights
+    assert abs(w.sum() - v.invest) <= TOL
+    assert (w >= v.lower - TOL).all() and (w <= v.upper + TOL).all()
+    S = data.sector_matrix()
+    assert (S @ w >= v.sector_lo - TOL).all() and (S @ w <= v.sector_hi + TOL).all()
+    traded = np.abs(w - v.w0)
+    assert traded.sum() <= v.turnover_max + TOL
+    assert (traded <= v.adv_cap + TOL).all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feasible_problems(), st.floats(0.0, 10.0), st.floats(0.0, 0.3))
+def test_re_solving_with_new_values_equals_a_fresh_compile(problem, gamma, extra) -> None:
+    data, v = problem
+    compiled = CompiledProblem(data)
+    compiled.solve(v)
+    v.gamma = gamma
+    v.turnover_max = v.turnover_max + extra
+    again = compiled.solve(v)
+    fresh = CompiledProblem(data).solve(v)
+    assert again.ok and fresh.ok
+    assert abs(again.objective - fresh.objective) <= 1e-6 * max(1.0, abs(fresh.objective))
+    assert compiled.is_dpp()
