@@ -189,10 +189,7 @@ def describe_shortfalls(
             shown = f"{reach:.3g}" if row.startswith("beta") else pct(reach)
             limit = f"{bound:.3g}" if row.startswith("beta") else pct(bound)
             out.append((name, f"{label} {limit}: " + (f"reaches only {shown}" if sign < 0 else f"needs {shown}")))
-    adv = np.zeros(len(tickers))
-    for row in ("adv_buy", "adv_sell"):
-        if big(row) is not None:
-            adv = adv + slacks[row]
+    adv = slacks.get("adv", np.zeros(len(tickers)))
     idx = np.flatnonzero(adv > 1e-5)
     if idx.size:
         out.append(("adv", f"{idx.size} trade(s) exceed the daily-volume cap: {_names_and_amounts(idx, tickers, adv)}"))
@@ -237,8 +234,7 @@ def elastic_diagnosis(
         "beta_hi": ["beta:max"],
         "upper": [str(x or "upper") for x in sources["upper"]],
         "lower": [str(x or "lower") for x in sources["lower"]],
-        "adv_buy": ["adv"] * len(tickers),
-        "adv_sell": ["adv"] * len(tickers),
+        "adv": ["adv"] * len(tickers),
     }
     for row, labels in dual_names.items():
         dual = raw.duals.get(row)

@@ -2,22 +2,24 @@
 
 ::
 
-    maximise    alpha'w - gamma (||L B'w||^2 + ||sqrt(D) w||^2) - c'(buy + sell) [- impact]
-    subject to  w = w0 + buy - sell,  buy, sell >= 0          (trades)
-                sum(w) = invest                                (budget: 1 - cash - fixed)
+    maximise    alpha'w - gamma (||L B'w||^2 + sum D w^2) - c't [- impact' t^1.5]
+    subject to  t >= |w - w0|                                  (trade size per name)
+                sum(w) = invest                                (budget: 1 - cash buffer)
                 lower <= w <= upper                            (long-only, name cap, no-buy/sell,
                                                                  integer stage)
                 sector_lo <= S w <= sector_hi                  (every sector present)
                 mfg_lo <= m'w <= mfg_hi                        (manufacturing flag)
-                sum(buy + sell) <= turnover_max
-                buy, sell <= adv_cap                           (share of daily volume)
-                ||[L (B'w - e_b); sqrt(D)(w - w_b); c0]|| <= te_max   (tracking error)
-                beta_lo <= beta'w <= beta_hi
+                sum(t) <= turnover_max                         (buys + sells)
+                t <= adv_cap                                   (share of daily volume)
+                ||[L (B'w - e_b); sqrt(D)(w - w_b); c0]|| <= te_max   (tracking error, if on)
+                beta_lo <= beta'w <= beta_hi                   (beta band, if on)
 
 Every number a user can tweak is a ``cp.Parameter``, so a tweak re-solves the compiled problem
 (``is_dpp()`` holds; no re-canonicalisation). A switched-off constraint keeps its row with a
-bound that cannot bind. Only changing the candidate set, or switching market impact on or off
-(it turns the QP into a power-cone program), builds a new problem.
+bound that cannot bind. Only changing the candidate set, or switching on or off market impact
+(it turns the QP into a power-cone program), tracking error (a second-order cone the size of
+the candidate set) or the beta band (two dense rows), builds a new problem; tuning them once
+on only sets parameters.
 
 The same builder makes the *elastic* problem used to diagnose infeasibility: every bound gets a
 non-negative slack and the objective becomes the total slack (see :mod:`optimizer.diagnose`).
@@ -65,6 +67,10 @@ class ProblemData:
         Beta of each candidate to the benchmark (n).
     impact : bool
         Whether the square-root impact term is in the objective.
+    tracking_error : bool
+        Whether the tracking-error cone is in the problem.
+    beta : bool
+        Whether the beta band is in the problem.
     """
 
     tickers: pd.Index
@@ -78,6 +84,8 @@ class ProblemData:
     bench_idio_const: float
     betas: np.ndarray
     impact: bool = False
+    tracking_error: bool = False
+    beta: bool = False
 
     @property
     def sector_names(self) -> list[str]:
@@ -128,21 +136,6 @@ class RawSolution:
         return self.status in ("optimal", "optimal_inaccurate") and self.weights is not None
 
 
-# Named inequality rows: name -> (kind, is_vector). Kind "upper" means row <= bound.
-ROWS = (
-    "lower",
-    "upper",
-    "sector_lo",
-    "sector_hi",
-    "mfg_lo",
-    "mfg_hi",
-    "turnover",
-    "adv_buy",
-    "adv_sell",
-    "tracking_error",
-    "beta_lo",
-    "beta_hi",
-)
 
 
 class CompiledProblem:
@@ -182,10 +175,8 @@ class CompiledProblem:
         }
         self.params = P
         w = cp.Variable(n, name="w")
-        buy = cp.Variable(n, nonneg=True, name="buy")
-        sell = cp.Variable(n, nonneg=True, name="sell")
+        trade = cp.Variable(n, name="trade")  # >= |w - w0|: equal to it at the optimum
         self.w = w
-        traded = buy + sell
 
         slack: dict[str, cp.Variable] = {}
 
@@ -199,41 +190,42 @@ class CompiledProblem:
         S = data.sector_matrix()
         L = data.factor_sqrt
         B = data.exposures
-        factor_part = L @ (B.T @ w)
-        idio_part = cp.multiply(data.idio_sd, w)
-        active = cp.hstack(
-            [
-                L @ (B.T @ w) - L @ data.bench_exposure,
-                cp.multiply(data.idio_sd, w - data.bench_weight),
-                np.atleast_1d(np.sqrt(max(data.bench_idio_const, 0.0))),
-            ]
-        )
+        mfg = data.manufacturing.astype(float)
         rows = {
             "lower": w >= P["lower"] - loosen("lower", n),
             "upper": w <= P["upper"] + loosen("upper", n),
             "sector_lo": S @ w >= P["sector_lo"] - loosen("sector_lo", s),
             "sector_hi": S @ w <= P["sector_hi"] + loosen("sector_hi", s),
-            "mfg_lo": data.manufacturing.astype(float) @ w >= P["mfg_lo"] - loosen("mfg_lo", None),
-            "mfg_hi": data.manufacturing.astype(float) @ w <= P["mfg_hi"] + loosen("mfg_hi", None),
-            "turnover": cp.sum(traded) <= P["turnover_max"] + loosen("turnover", None),
-            "adv_buy": buy <= P["adv_cap"] + loosen("adv_buy", n),
-            "adv_sell": sell <= P["adv_cap"] + loosen("adv_sell", n),
-            "tracking_error": cp.norm(active, 2) <= P["te_max"] + loosen("tracking_error", None),
-            "beta_lo": data.betas @ w >= P["beta_lo"] - loosen("beta_lo", None),
-            "beta_hi": data.betas @ w <= P["beta_hi"] + loosen("beta_hi", None),
+            "mfg_lo": mfg @ w >= P["mfg_lo"] - loosen("mfg_lo", None),
+            "mfg_hi": mfg @ w <= P["mfg_hi"] + loosen("mfg_hi", None),
+            "turnover": cp.sum(trade) <= P["turnover_max"] + loosen("turnover", None),
+            "adv": trade <= P["adv_cap"] + loosen("adv", n),
         }
-        equalities = [w == P["w0"] + buy - sell, cp.sum(w) == P["invest"]]
+        if data.tracking_error:
+            active = cp.hstack(
+                [
+                    L @ (B.T @ w) - L @ data.bench_exposure,
+                    cp.multiply(data.idio_sd, w - data.bench_weight),
+                    np.atleast_1d(np.sqrt(max(data.bench_idio_const, 0.0))),
+                ]
+            )
+            rows["tracking_error"] = cp.norm(active, 2) <= P["te_max"] + loosen("tracking_error", None)
+        if data.beta:
+            rows["beta_lo"] = data.betas @ w >= P["beta_lo"] - loosen("beta_lo", None)
+            rows["beta_hi"] = data.betas @ w <= P["beta_hi"] + loosen("beta_hi", None)
+        definitions = [trade >= w - P["w0"], trade >= P["w0"] - w]
+        self.budget = cp.sum(w) == P["invest"]
         self.rows = rows
-        self.budget = equalities[1]
         self.slack = slack
         if elastic:
             objective = cp.Minimize(sum(cp.sum(v) for v in slack.values()))
         else:
-            gain = P["alpha"] @ w - P["gamma"] * (cp.sum_squares(factor_part) + cp.sum_squares(idio_part)) - P["cost_rate"] @ traded
+            variance = cp.sum_squares(L @ (B.T @ w)) + cp.sum(cp.multiply(data.idio_sd**2, cp.square(w)))
+            gain = P["alpha"] @ w - P["gamma"] * variance - P["cost_rate"] @ trade
             if data.impact:
-                gain = gain - P["impact_coef"] @ cp.power(traded, 1.5)
+                gain = gain - P["impact_coef"] @ cp.power(trade, 1.5)
             objective = cp.Maximize(gain)
-        self.problem = cp.Problem(objective, [*equalities, *rows.values()])
+        self.problem = cp.Problem(objective, [self.budget, *definitions, *rows.values()])
 
     def is_dpp(self) -> bool:
         """Whether the problem is disciplined parametrised (re-solves skip canonicalisation)."""

@@ -44,6 +44,11 @@ MAX_DENSE_NAMES = 600
 BINDING_TOL = 1e-6
 
 
+def _first(duals: dict[str, np.ndarray], row: str) -> float | None:
+    """The dual of a one-element row, None when the row is not in the problem."""
+    return float(duals[row][0]) if row in duals else None
+
+
 class OptimizerError(ValueError):
     """The optimisation cannot run as asked (the message says what to change)."""
 
@@ -213,7 +218,7 @@ class RotationOptimizer:
         tickers = self.candidates(s.max_candidates)
         if len(tickers) == 0:
             raise OptimizerError("No candidates: no company passes the screen and nothing is held. Loosen the screen's filters.")
-        key = (tuple(tickers), s.risk_model, s.lookback_days, s.costs.impact)
+        key = (tuple(tickers), s.risk_model, s.lookback_days, s.costs.impact, s.tracking_error.enabled, s.beta.enabled)
         if key in self._frames:
             self._frames.move_to_end(key)
             return self._frames[key]
@@ -255,6 +260,8 @@ class RotationOptimizer:
             bench_idio_const=bench_idio,
             betas=betas,
             impact=s.costs.impact,
+            tracking_error=s.tracking_error.enabled,
+            beta=s.beta.enabled,
         )
         frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS))
         self._frames[key] = frame
@@ -531,15 +538,15 @@ class RotationOptimizer:
         turnover = float(np.abs(w - v.w0).sum())
         add("turnover", f"<= {100 * s.turnover.value:.3g}% (buys + sells)", s.turnover.enabled, float(d["turnover"][0]), turnover)
         adv_scale = frame.info["adv_usd"].to_numpy(float) / self.portfolio_value
-        adv_dual = float(((d["adv_buy"] + d["adv_sell"]) * adv_scale).sum())
+        adv_dual = float((d["adv"] * adv_scale).sum())
         add("adv", f"<= {100 * s.adv.value:.3g}% of daily volume per trade", s.adv.enabled, adv_dual, None)
         active = w - data.bench_weight
         fa = data.exposures.T @ w - data.bench_exposure
         te = float(np.sqrt(np.sum((data.factor_sqrt @ fa) ** 2) + np.sum((data.idio_sd * active) ** 2) + data.bench_idio_const))
-        add("tracking_error", f"<= {100 * s.tracking_error.value:.3g}% a year", s.tracking_error.enabled, float(d["tracking_error"][0]), te)
+        add("tracking_error", f"<= {100 * s.tracking_error.value:.3g}% a year", s.tracking_error.enabled, _first(d, "tracking_error"), te)
         beta = float(data.betas @ w)
-        add("beta:min", f">= {s.beta.min}", s.beta.enabled and s.beta.min is not None, float(d["beta_lo"][0]), beta)
-        add("beta:max", f"<= {s.beta.max}", s.beta.enabled and s.beta.max is not None, float(d["beta_hi"][0]), beta)
+        add("beta:min", f">= {s.beta.min}", s.beta.enabled and s.beta.min is not None, _first(d, "beta_lo"), beta)
+        add("beta:max", f"<= {s.beta.max}", s.beta.enabled and s.beta.max is not None, _first(d, "beta_hi"), beta)
         add("no_buy", f"{len(s.no_buy)} tickers", bool(s.no_buy), by_source("upper", sources["upper"], "no_buy"), None)
         add("no_sell", f"{len(s.no_sell)} tickers", bool(s.no_sell), by_source("lower", sources["lower"], "no_sell"), None)
         held = int((np.abs(w) > 1e-7).sum())
