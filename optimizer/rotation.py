@@ -189,6 +189,17 @@ class RotationOptimizer:
         self._frames: OrderedDict[tuple[Any, ...], _Frame] = OrderedDict()
         self.last_feasible: RotationResult | None = None
 
+    def set_screen(self, screen: ScreenResult) -> None:
+        """Use a new screen over the same universe (after a filter or weight change).
+
+        The risk model is kept; candidate sets and compiled problems are rebuilt on the next
+        solve, since the candidates and their alphas may have changed.
+        """
+        if screen.universe_name != self.screen.universe_name:
+            raise OptimizerError("A new screen must be over the same universe; build a new optimiser.")
+        self.screen = screen
+        self._frames.clear()
+
     # ------------------------------------------------------------------ structure
     def risk_model(self, kind: str, lookback: int) -> RiskModel:
         """The risk model over the universe and the held names (cached)."""

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-
-from tui import commands
+from collections.abc import Sequence
 
 EXIT_USAGE = 2
 
@@ -23,9 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(
-        name: str, help_text: str, func: Callable[[argparse.Namespace], int]
-    ) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, func: str) -> argparse.ArgumentParser:
+        # ``func`` names a function of tui.commands, imported only when that command runs, so
+        # that the app starts without loading pandas first.
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
         return p
@@ -46,18 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
             "--fundamentals", help="your own fundamentals file (.csv/.xlsx, snapshot schema)"
         )
 
-    p = add("app", "open the terminal app (same as no command)", commands.cmd_app)
+    p = add("app", "open the terminal app (same as no command)", "cmd_app")
     p.add_argument("--workspace", help="open a saved workspace (.toml)")
+    p.add_argument("--universe", help="start on this universe (default: us-small-manufacturing)")
 
     p = add(
-        "universes", "list the universes with their as-of date and size", commands.cmd_universes
+        "universes", "list the universes with their as-of date and size", "cmd_universes"
     )
     fmt(p)
 
     p = add(
         "show",
         "a company card: identity, market data, fundamentals and the screen's evidence",
-        commands.cmd_show,
+        "cmd_show",
     )
     p.add_argument("ticker")
     universe_arg(p, "us-all")
@@ -66,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "screen",
         "rank a universe by discount to fair value and balance-sheet quality",
-        commands.cmd_screen,
+        "cmd_screen",
     )
     universe_arg(p, "us-small-manufacturing")
     p.add_argument("--screen", help="screen name or .toml file (default: the shipped screen)")
@@ -81,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "valuation",
         "sector price / fair value and small vs large caps: the thesis, from the data",
-        commands.cmd_valuation,
+        "cmd_valuation",
     )
     universe_arg(p, "us-all")
     fmt(p)
@@ -89,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "optimize",
         "optimise the rotation portfolio and print the trade list",
-        commands.cmd_optimize,
+        "cmd_optimize",
     )
     universe_arg(p, "us-small-manufacturing")
     p.add_argument("--screen", help="screen name or .toml file (default: the shipped screen)")
@@ -117,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt(p)
 
     p = add(
-        "refresh", "fetch live data through OpenBB into a new dated universe", commands.cmd_refresh
+        "refresh", "fetch live data through OpenBB into a new dated universe", "cmd_refresh"
     )
     p.add_argument("--provider", default="yfinance", help="OpenBB provider (default: yfinance)")
     group = p.add_mutually_exclusive_group(required=True)
@@ -139,8 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["app"])
+    if args.command == "app":
+        from tui.app import run_app
+
+        return run_app(workspace=args.workspace, universe=args.universe)
+    from tui import commands
+
     try:
-        code: int = args.func(args)
+        code: int = getattr(commands, args.func)(args)
     except commands.USER_ERRORS as exc:
         print(f"rotation {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -367,12 +367,6 @@ def cmd_valuation(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_app(args: argparse.Namespace) -> int:
-    from tui.app import run_app
-
-    return run_app(workspace=args.workspace)
-
-
 def cmd_optimize(args: argparse.Namespace) -> int:
     from tui.optimize_command import run_optimize_command
 

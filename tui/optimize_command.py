@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,32 +29,6 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         known = open_dataset(universe.dataset).companies
         holdings = read_holdings(args.holdings, known, sheet=args.sheet, ignore_unknown=args.ignore_unknown)
     return universe, screen, holdings, settings
-
-
-def export_context(universe: Any, screen: Any, args: argparse.Namespace, holdings_label: str) -> Any:
-    """Provenance for the workbook's Summary and Sources sheets."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from optimizer.export import ExportContext
-    from universes.datasets import read_manifest
-
-    try:
-        tool_version = version("smallcap-rotation")
-    except PackageNotFoundError:
-        tool_version = "dev"
-    return ExportContext(
-        as_of=universe.as_of.date().isoformat(),
-        universe=universe.name,
-        universe_description=universe.description,
-        screen=f"{screen.screen.name}" + (f" ({args.screen})" if args.screen else ""),
-        holdings=holdings_label,
-        constraints=args.constraints or "shipped defaults (optimizer/constraints.toml)",
-        provider=universe.provider,
-        dataset=universe.dataset,
-        manifest=read_manifest(universe.dataset),
-        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        version=tool_version,
-    )
 
 
 def result_document(result: Any, universe: Any) -> dict[str, Any]:
@@ -124,6 +97,7 @@ def render(result: Any, universe: Any, screen: Any) -> str:
 def run_optimize_command(args: argparse.Namespace) -> int:
     from optimizer import InfeasibleError, RotationOptimizer
     from optimizer.export import ExportError, basket_path, export_rotation
+    from tui.workbench import export_context
 
     if args.capital is not None and args.capital <= 0:
         raise ExportError("--capital must be a positive amount of USD.")
@@ -147,7 +121,10 @@ def run_optimize_command(args: argparse.Namespace) -> int:
     written: list[str] = []
     if args.out:
         label = holdings.source if holdings is not None else f"all cash, {optimizer.portfolio_value:,.0f} USD"
-        xlsx, basket = export_rotation(args.out, result, screen, export_context(universe, screen, args, label), overwrite=args.force)
+        screen_label = screen.screen.name + (f" ({args.screen})" if args.screen else "")
+        constraints_label = args.constraints or "shipped defaults (optimizer/constraints.toml)"
+        ctx = export_context(universe, screen_label, label, constraints_label)
+        xlsx, basket = export_rotation(args.out, result, screen, ctx, overwrite=args.force)
         written = [str(xlsx), str(basket)]
     if args.format == "json":
         doc = result_document(result, universe)

@@ -1,0 +1,91 @@
+"""Modal dialogs of the app: ask for a path, confirm an overwrite."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class PathDialog(ModalScreen[str | None]):
+    """Ask for a file path; dismisses with the path, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, default: str, hint: str = "", suffixes: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.title_text = title
+        self.default = default
+        self.hint = hint
+        self.suffixes = suffixes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, id="dialog-title")
+            yield Input(self.default, id="dialog-path")
+            yield Static(self.hint, id="dialog-hint")
+            yield Static("", id="dialog-error", classes="error")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("OK", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def _submit(self) -> None:
+        path = self.query_one("#dialog-path", Input).value.strip()
+        if not path:
+            self.query_one("#dialog-error", Static).update("Enter a path.")
+            return
+        if self.suffixes and not path.lower().endswith(self.suffixes):
+            self.query_one("#dialog-error", Static).update(
+                f"The file name must end in {' or '.join(self.suffixes)}."
+            )
+            return
+        self.dismiss(path)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question; dismisses with True for yes."""
+
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, id="dialog-title")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Yes, replace (y)", variant="warning", id="yes")
+                yield Button("No (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
