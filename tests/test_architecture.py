@@ -66,3 +66,15 @@ def test_nothing_at_run_time_reads_the_raw_shared_data() -> None:
             if "../shared" in text or "shared/data" in text:
                 offenders.append(str(path))
     assert not offenders, offenders
+
+
+def test_app_start_imports_neither_pandas_nor_openbb() -> None:
+    """`rotation` with no arguments must show its first screen fast: heavy modules load later."""
+    code = (
+        "import sys\n"
+        "import tui.cli, tui.app\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'cvxpy', 'openbb', 'openbb_core', 'scipy'))\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr

@@ -494,11 +494,15 @@ class RotationApp(App[None]):
         self.query_one("#screen-table", DataTable).focus()
 
     def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#search", Input):
-            box = self.query_one("#search", Input)
+        if event.key != "escape" or not isinstance(self.focused, Input) or self.screen is not self.screen_stack[0]:
+            return
+        box = self.query_one("#search", Input)
+        if self.focused is box:
             box.value = ""
             box.add_class("hidden")
             self.query_one("#screen-table", DataTable).focus()
+        else:
+            self.set_focus(None)  # leave the field: the step keys 1-6 work again
 
     # ------------------------------------------------------------------ step 3
     def _fill_company(self) -> None:
@@ -572,17 +576,17 @@ class RotationApp(App[None]):
             row("risk_aversion", "Risk aversion", [("risk_aversion", "")], False),
             row("cash_buffer", "Cash buffer %", [("cash_buffer", "")], False),
             row("max_weight", "Name cap %", [("max_weight", "")], True),
-            row("manufacturing", "Manufacturing % min / max", [("manufacturing-min", "min"), ("manufacturing-max", "max")], True),
+            row("manufacturing", "Manufacturing (SIC) %", [("manufacturing-min", "min"), ("manufacturing-max", "max")], True),
         ]
         rows += [
-            row(f"sector-{i}", f"{s[:22]} % min / max", [(sector_field(i, 'min', s).id, "min"), (sector_field(i, 'max', s).id, "max")], True)
+            row(f"sector-{i}", f"{s[:21]} %", [(sector_field(i, 'min', s).id, "min"), (sector_field(i, 'max', s).id, "max")], True)
             for i, s in enumerate(sectors)
         ]
         rows += [
             row("turnover", "Turnover % (buys+sells)", [("turnover", "")], True),
             row("adv", "Trade cap % of daily vol", [("adv", "")], True),
             row("tracking_error", "Tracking error %", [("tracking_error", "")], True),
-            row("beta", "Beta min / max", [("beta-min", "min"), ("beta-max", "max")], True),
+            row("beta", "Beta", [("beta-min", "min"), ("beta-max", "max")], True),
             row("max_names", "Max names", [("max_names", "")], True),
             row("min_position", "Min position %", [("min_position", "")], True),
             row("lot_size", f["lot_size"].label, [("lot_size", "")], False),

@@ -1,0 +1,236 @@
+"""The terminal app, driven with Textual's Pilot as a person would: keys, typing, dialogs.
+
+One app session walks the whole journey (loading the real snapshot takes a few seconds, so the
+steps share it): every step by its key, a sector bound that must hold in the new portfolio, a
+value refused at its field, an infeasible change with its diagnosis and the kept portfolio,
+search and sort of the screen, and the export read back from the written workbook.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from textual.widgets import DataTable, Input, Static, Switch
+
+from tui.app import RotationApp
+from tui.dialogs import ConfirmDialog, PathDialog
+
+pytestmark = pytest.mark.slow
+
+
+async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def type_into(pilot, app: RotationApp, selector: str, text: str) -> None:
+    """Focus an input, clear it and type ``text`` key by key."""
+    box = app.query_one(selector, Input)
+    box.focus()
+    await pilot.pause()
+    await pilot.press("end", "ctrl+u")
+    if text:
+        await pilot.press(*text)
+
+
+async def solved_after(pilot, app: RotationApp, before: int) -> None:
+    await wait_for(pilot, lambda: app.solves > before and app.bench is not None and app.bench.is_latest(app.last_outcome.request))
+
+
+def sector_row(app: RotationApp, sector: str) -> int:
+    return app.sectors.index(sector)
+
+
+async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> None:
+    app = RotationApp()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await wait_for(pilot, lambda: app.solves >= 1)
+        bench = app.bench
+        assert bench is not None and bench.portfolio is not None
+        assert app.last_outcome.error == ""
+
+        for key, step in zip("123456", ("universe", "screen", "company", "constraints", "portfolio", "trades"), strict=True):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.query_one("#steps").active == step
+
+        # Step 1 shows the universe and its sector mix.
+        info = str(app.query_one("#universe-info", Static).render())
+        assert "us-small-manufacturing" in info and "2024-03-08" in info
+        assert app.query_one("#sector-mix", DataTable).row_count >= 5
+
+        # Step 2: the ranked table, then search and sort.
+        await pilot.press("2")
+        table = app.query_one("#screen-table", DataTable)
+        assert table.row_count == len(bench.result.ranked)
+        await pilot.press("slash")
+        await pilot.press(*"inc")
+        await pilot.pause()
+        shown = [table.get_row_at(i) for i in range(table.row_count)]
+        assert 0 < len(shown) < len(bench.result.ranked)
+        assert all("inc" in (row[1] + str(bench.result.table.loc[row[1], "name"])).lower() for row in shown)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == len(bench.result.ranked)
+        app.query_one("#screen-table", DataTable).focus()
+        await pilot.press("s")  # sort by the next column: ticker
+        await pilot.pause()
+        tickers = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        assert tickers == sorted(tickers)
+        app.sort_column, app.sort_reverse = "ticker", True
+        await pilot.press("s", "s", "s", "s", "s", "s")  # name, sector, cap, price, fair value, P/FV
+        await pilot.pause()
+        assert app.sort_column == "price_to_fair_value"
+        ratios = bench.result.ranked.loc[[table.get_row_at(i)[1] for i in range(table.row_count)], "price_to_fair_value"]
+        assert ratios.dropna().is_monotonic_increasing
+
+        # Step 3: the evidence for the highlighted company.
+        table.move_cursor(row=0)
+        await pilot.press("3")
+        await pilot.pause()
+        head = str(app.query_one("#company-head", Static).render())
+        first = table.get_row_at(0)[1]
+        assert first in head and "fair value" in head
+        assert app.query_one("#company-piotroski", DataTable).row_count == 9
+        assert app.query_one("#company-fv", DataTable).row_count == 4
+
+        # Step 4: cap Technology at 5% and see the new portfolio respect it.
+        await pilot.press("4")
+        i = sector_row(app, "Technology")
+        before = app.solves
+        app.query_one(f"#c-sector-{i}-on", Switch).focus()
+        await pilot.press("enter")
+        await type_into(pilot, app, f"#c-sector-{i}-max", "5")
+        await solved_after(pilot, app, before)
+        result = app.last_outcome.result
+        assert result is not None
+        tech = result.sectors.set_index("sector").loc["Technology", "after"]
+        assert tech <= 0.05 + 1e-6
+        assert bench.settings.sectors["Technology"].max == pytest.approx(0.05)
+        assert app.query_one("#trade-table", DataTable).row_count == len(result.trades.trades)
+
+        # A value that is not a number is refused at its field, and nothing re-solves.
+        before = app.solves
+        await type_into(pilot, app, "#c-max_weight", "abc")
+        await pilot.pause(0.3)
+        assert "not a number" in str(app.query_one("#cerr-max_weight", Static).render())
+        assert app.query_one("#c-max_weight", Input).has_class("invalid")
+        assert app.solves == before
+        await type_into(pilot, app, "#c-max_weight", "5")
+        await solved_after(pilot, app, before)
+
+        # Infeasible: every dollar in manufacturers but a 2% cash buffer leaves 98% to invest.
+        before = app.solves
+        await type_into(pilot, app, "#c-manufacturing-min", "100")
+        await solved_after(pilot, app, before)
+        assert app.last_outcome.result is None
+        diagnosis = app.query_one("#diagnosis", Static)
+        assert not diagnosis.has_class("hidden")
+        text = str(diagnosis.render())
+        assert "anufacturing" in text and "last feasible portfolio" in text
+        kept = bench.portfolio  # the last feasible one (typing "1", "10" on the way solved too)
+        assert kept is not None and kept.settings.manufacturing.min < 1.0
+        shown = kept.weights.query("weight_after.abs() > 1e-9 or weight_before.abs() > 1e-9")
+        assert app.query_one("#weights", DataTable).row_count == len(shown)
+
+        before = app.solves
+        await type_into(pilot, app, "#c-manufacturing-min", "50")
+        await solved_after(pilot, app, before)
+        assert app.last_outcome.result is not None
+        assert app.query_one("#diagnosis", Static).has_class("hidden")
+
+        # Step 6: export, read the workbook back, and ask before replacing it.
+        await pilot.press("escape", "6")
+        assert app.query_one("#steps").active == "trades"
+        out = tmp_path / "trades.xlsx"
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(out))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: out.exists() and out.with_name("trades.basket.csv").exists())
+        expected = bench.portfolio.trades.trades
+        sheet = pd.read_excel(out, sheet_name="Trades")
+        assert list(sheet["Ticker"]) == list(expected["ticker"])
+        assert list(sheet["Shares"]) == list(expected["shares"])
+        assert {"Summary", "Trades", "Portfolio", "Screen", "Constraints", "Sources"} <= set(pd.ExcelFile(out).sheet_names)
+
+        stamp = out.stat().st_mtime_ns
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(out))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert out.stat().st_mtime_ns == stamp
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(out))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: out.stat().st_mtime_ns != stamp)
+
+        # Save the workspace and check it reopens to the same choices.
+        ws = tmp_path / "work.toml"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(ws))
+        await pilot.press("enter")
+        await wait_for(pilot, ws.exists)
+    from tui.workbench import Workbench
+
+    reopened = Workbench.from_workspace(ws)
+    assert reopened.settings == bench.settings
+    assert reopened.screen.filters == bench.screen.filters
+    assert reopened.universe.name == bench.universe.name
+
+
+async def test_screen_edits_rerank_and_bad_holdings_are_refused(tmp_path: Path) -> None:
+    app = RotationApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.solves >= 1)
+        bench = app.bench
+        assert bench is not None
+        await pilot.press("2")
+        passing = len(bench.result.ranked)
+        before = app.solves
+        await type_into(pilot, app, "#s-min_piotroski", "7")
+        await solved_after(pilot, app, before)
+        ranked = bench.result.ranked
+        assert 0 < len(ranked) < passing and (ranked["piotroski_f"] >= 7).all()
+        assert app.query_one("#screen-table", DataTable).row_count == len(ranked)
+        held = set(app.last_outcome.result.weights.query("weight_after > 1e-6").index)
+        assert held <= set(ranked.index)
+
+        await type_into(pilot, app, "#s-min_piotroski", "12")
+        await pilot.pause(0.5)
+        assert "0 to 9" in str(app.query_one("#screen-error", Static).render())
+        assert app.query_one("#s-min_piotroski", Input).has_class("invalid")
+        assert bench.screen.filters["min_piotroski"] == 1  # the last valid entry, typed on the way
+
+        bad = tmp_path / "holdings.csv"
+        bad.write_text("ticker,shares\nMCFT,10\nNOPE_XYZ,5\n")
+        await pilot.press("escape", "1")
+        await type_into(pilot, app, "#holdings-path", str(bad))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "NOPE" in str(app.query_one("#universe-error", Static).render()))
+        assert bench.holdings is None
+
+        good = tmp_path / "good.csv"
+        good.write_text("ticker,shares\nMCFT,1000\nCASH,50000\n")
+        before = app.solves
+        await type_into(pilot, app, "#holdings-path", str(good))
+        await pilot.press("enter")
+        await solved_after(pilot, app, before)
+        assert bench.holdings is not None and bench.holdings.shares["MCFT"] == 1000
+        weights = app.last_outcome.result.weights
+        assert weights.loc["MCFT", "weight_before"] > 0
