@@ -86,7 +86,7 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         tickers = [table.get_row_at(i)[1] for i in range(table.row_count)]
         assert tickers == sorted(tickers)
         app.sort_column, app.sort_reverse = "ticker", True
-        await pilot.press("s", "s", "s", "s", "s", "s")  # name, sector, cap, price, fair value, P/FV
+        await pilot.press("s", "s")  # score, then price / fair value
         await pilot.pause()
         assert app.sort_column == "price_to_fair_value"
         ratios = bench.result.ranked.loc[[table.get_row_at(i)[1] for i in range(table.row_count)], "price_to_fair_value"]
@@ -201,6 +201,8 @@ async def test_screen_edits_rerank_and_bad_holdings_are_refused(tmp_path: Path) 
         bench = app.bench
         assert bench is not None
         await pilot.press("2")
+        assert app.query_one("#screen-form").has_class("hidden")  # 80 columns: table first
+        await pilot.press("f")
         passing = len(bench.result.ranked)
         before = app.solves
         await type_into(pilot, app, "#s-min_piotroski", "7")

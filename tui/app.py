@@ -49,16 +49,16 @@ DEBOUNCE_S = 0.05
 SCREEN_COLUMNS = (
     ("rank", "#"),
     ("ticker", "Ticker"),
-    ("name", "Name"),
-    ("sector", "Sector"),
-    ("market_cap", "Mkt cap"),
-    ("price", "Price"),
-    ("fair_value", "Fair val"),
+    ("composite", "Score"),
     ("price_to_fair_value", "P/FV"),
+    ("quality", "Quality"),
     ("piotroski_f", "F"),
     ("altman_z", "Z"),
-    ("quality", "Quality"),
-    ("composite", "Score"),
+    ("price", "Price"),
+    ("fair_value", "Fair val"),
+    ("market_cap", "Mkt cap"),
+    ("sector", "Sector"),
+    ("name", "Name"),
 )
 
 
@@ -84,6 +84,7 @@ class RotationApp(App[None]):
         Binding("ctrl+o", "open_workspace", "Open"),
         Binding("ctrl+r", "resolve", "Re-solve", show=False),
         Binding("s", "sort", "Sort", show=False),
+        Binding("f", "toggle_form", "Filters", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -130,9 +131,8 @@ class RotationApp(App[None]):
                 yield Static("Highlight a company in step 2.", id="company-head")
                 yield Sparkline([], id="company-chart")
                 yield Static("", id="company-chart-label", classes="dim")
-                with Horizontal(id="company-tables"):
-                    yield DataTable(id="company-fv", cursor_type="none")
-                    yield DataTable(id="company-piotroski", cursor_type="none")
+                yield DataTable(id="company-fv", cursor_type="none")
+                yield DataTable(id="company-piotroski", cursor_type="none")
                 yield DataTable(id="company-z", cursor_type="none")
                 yield Static("", id="company-score")
             with TabPane(STEPS[3][1], id="constraints"), Vertical():
@@ -155,6 +155,8 @@ class RotationApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.size.width < 100:  # narrow terminal: the ranked table gets the whole width
+            self.query_one("#screen-form").add_class("hidden")
         self.load_workbench()
 
     # ------------------------------------------------------------------ loading
@@ -415,16 +417,16 @@ class RotationApp(App[None]):
             return (
                 int(r.rank),
                 r.ticker,
-                str(r.name)[:22],
-                str(r.sector)[:14],
-                fmt_money(r.market_cap),
-                fmt_num(r.price),
-                fmt_num(r.fair_value),
+                fmt_num(r.composite, 1),
                 fmt_num(r.price_to_fair_value),
+                fmt_num(r.quality, 1),
                 "-" if r.piotroski_f != r.piotroski_f else int(r.piotroski_f),
                 fmt_num(r.altman_z),
-                fmt_num(r.quality, 1),
-                fmt_num(r.composite, 1),
+                fmt_num(r.price),
+                fmt_num(r.fair_value),
+                fmt_money(r.market_cap),
+                str(r.sector)[:18],
+                str(r.name)[:30],
             )
 
         cols = [k for k, _ in SCREEN_COLUMNS]
@@ -434,7 +436,7 @@ class RotationApp(App[None]):
         self.query_one("#screen-info", Static).update(
             f"{b.screen.name} | {len(b.result.ranked):,} of {len(b.universe):,} pass | sorted by "
             f"{dict(SCREEN_COLUMNS)[self.sort_column]}{' (desc)' if self.sort_reverse else ''} "
-            f"| s: sort, /: search{search}"
+            f"| s sort, / search, f filters{search}"
         )
         if previous is not None and previous in rows.index:
             table.move_cursor(row=table.get_row_index(previous))
@@ -475,6 +477,11 @@ class RotationApp(App[None]):
         keys = [k for k, _ in SCREEN_COLUMNS]
         self._sort_by(keys[(keys.index(self.sort_column) + 1) % len(keys)])
         self.notify(f"Sorted by {dict(SCREEN_COLUMNS)[self.sort_column]}", timeout=2)
+
+    def action_toggle_form(self) -> None:
+        """Show or hide the filter and weight form beside the screen table."""
+        self.action_step("screen")
+        self.query_one("#screen-form").toggle_class("hidden")
 
     def action_search(self) -> None:
         """Show the search box of the screen table."""
@@ -688,9 +695,9 @@ class RotationApp(App[None]):
         table = self.query_one("#weights", DataTable)
         table.clear(columns=not table.columns)
         if not table.columns:
-            table.add_columns("Ticker", "Name", "Sector", "Before", "After", "Why")
+            table.add_columns("Ticker", "Before", "After", "Sector", "Why", "Name")
         table.add_rows(
-            (tk, str(x["name"])[:24], str(x["sector"])[:16], fmt_pct(x["weight_before"], 2), fmt_pct(x["weight_after"], 2), x["binding"] or "")
+            (tk, fmt_pct(x["weight_before"], 2), fmt_pct(x["weight_after"], 2), str(x["sector"])[:16], x["binding"] or "", str(x["name"])[:24])
             for tk, x in held.iterrows()
         )
         self.query_one("#sector-chart", Static).update(sector_chart(r))
@@ -871,11 +878,11 @@ def _known(v: Any) -> bool:
     return v is not None and v == v
 
 
-def sector_chart(result: Any, width: int = 24) -> str:
-    """Sector exposure before and after as text bars, with the bounds."""
+def sector_chart(result: Any, width: int = 8) -> str:
+    """Sector exposure before and after, one line per sector: weights, a bar, the bounds."""
     rows = result.sectors
     top = max(float(rows[["before", "after"]].to_numpy().max()), 1e-9)
-    lines = ["[b]Sector exposure[/b]  [dim]before[/dim] / [b]after[/b]"]
+    lines = ["[b]Sector         before  after[/b]"]
     for _, x in rows.iterrows():
         bounds = []
         if _known(x["min"]):
@@ -884,14 +891,14 @@ def sector_chart(result: Any, width: int = 24) -> str:
             bounds.append(f"<={100 * x['max']:.0f}%")
         if x["before"] < 1e-6 and x["after"] < 1e-6 and not bounds:
             continue
-        before = "#" * round(width * x["before"] / top)
-        after = "#" * round(width * x["after"] / top)
-        lines.append(f"{str(x['sector'])[:18]:<18} {' '.join(bounds)}")
-        lines.append(f"  [dim]{before:<{width}} {100 * x['before']:5.1f}%[/dim]")
-        lines.append(f"  [green]{after:<{width}}[/green] {100 * x['after']:5.1f}%")
+        bar = "#" * round(width * x["after"] / top)
+        lines.append(
+            f"{str(x['sector'])[:13]:<13} {100 * x['before']:6.1f}% {100 * x['after']:5.1f}% "
+            f"[green]{bar:<{width}}[/green] {' '.join(bounds)}"
+        )
     m = result.manufacturing
     lines.append(
-        f"Manufacturing {100 * m['before']:.1f}% -> {100 * m['after']:.1f}%"
+        f"{'Manufacturing':<13} {100 * m['before']:6.1f}% {100 * m['after']:5.1f}%"
         + (f" (min {100 * m['min']:.0f}%)" if m["min"] is not None else "")
     )
     return "\n".join(lines)
