@@ -7,8 +7,9 @@ that only re-solves the compiled convex problem with different per-name bounds:
 1. Solve the continuous relaxation (no count, no minimum size). Its objective is an upper
    bound on the integer optimum.
 2. Keep the ``max_names`` names with the largest relaxed weights (names that cannot be sold
-   out - no-sell, or a position the daily-volume cap cannot exit in one go - are kept first);
-   every other name gets an upper bound of zero. Re-solve.
+   out - no-sell, or a position the daily-volume cap cannot exit in one go - are kept first;
+   names whose name cap or daily-volume cap stops them below the minimum size are never
+   picked); every other name gets an upper bound of zero. Re-solve.
 3. Minimum size: a kept name below ``min_position`` is forced up to it if it already holds at
    least half of it, otherwise dropped and replaced by the next name of the relaxed ranking.
    Re-solve; repeat until every position is zero or at least the minimum (at most
@@ -94,9 +95,14 @@ def relax_and_fix(
     n = len(w_r)
     order = np.lexsort((-v.alpha, -np.abs(w_r)))  # biggest relaxed weight first, then alpha
     must_keep = (v.lower > ZERO) | (v.w0 - v.adv_cap > ZERO)
+    # A name whose cap (or daily-volume limit) stops it short of the minimum size can only be
+    # held at zero: never pick it to fill a slot.
+    reachable = np.minimum(v.upper, v.w0 + v.adv_cap) >= (min_position or 0.0) - 1e-9
     limit = max_names if max_names is not None else n
-    ranked = [i for i in order if must_keep[i]] + [i for i in order if not must_keep[i] and (np.abs(w_r[i]) > ZERO or max_names is None)]
-    ranked += [i for i in order if i not in set(ranked)]
+    ranked = [i for i in order if must_keep[i]]
+    ranked += [i for i in order if not must_keep[i] and reachable[i] and (np.abs(w_r[i]) > ZERO or max_names is None)]
+    chosen = set(ranked)
+    ranked += [i for i in order if i not in chosen and reachable[i]]
     keep = set(ranked[:limit])
     queue = [i for i in ranked[limit:]]
     forced_min: set[int] = set()
