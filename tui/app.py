@@ -74,7 +74,7 @@ class RotationApp(App[None]):
     """Small-cap rotation workbench."""
 
     TITLE = "Rotation"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         *(Binding(str(i + 1), f"step('{key}')", label.split()[1], show=False) for i, (key, label) in enumerate(STEPS)),
         Binding("question_mark", "toggle_keys", "Keys"),
