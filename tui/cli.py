@@ -118,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "refresh", "fetch live data through OpenBB into a new dated universe", "cmd_refresh"
     )
-    p.add_argument("--provider", default="yfinance", help="OpenBB provider (default: yfinance)")
+    p.add_argument(
+        "--provider",
+        default="yfinance",
+        help="OpenBB provider of statements: yfinance (default) or sec; prices come from yfinance",
+    )
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--tickers", help="comma-separated tickers")
     group.add_argument("--universe", help="refresh the tickers of this universe")
@@ -126,9 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
-        help="seconds to wait for a provider before giving up",
+        default=5.0,
+        help="seconds to wait for a provider's host before giving up (default 5)",
     )
+    p.add_argument("--force", action="store_true", help="replace a refreshed universe of the same name")
     return parser
 
 
