@@ -708,7 +708,7 @@ class RotationApp(App[None]):
         c = r.constraints
         for _, x in c[c["binding"]].iterrows():
             worth = "-" if x["shadow_price"] is None or x["shadow_price"] != x["shadow_price"] else f"{1e4 * x['shadow_price']:.2f} bp"
-            binding.add_row(x["name"], x["setting"], worth)
+            binding.add_row(x["name"], str(x["setting"])[:22], worth)
         self._fill_trades(r)
         self.solves += 1
         self._set_status(f"solved in {r.solve_ms:.0f} ms")
