@@ -182,12 +182,12 @@ def describe_shortfalls(
         "beta_lo": ("beta:min", "beta minimum", v.beta_lo, -1),
         "beta_hi": ("beta:max", "beta maximum", v.beta_hi, 1),
     }
-    for row, (name, label, bound, sign) in scalars.items():
+    for row, (name, label, value, sign) in scalars.items():
         slack = big(row)
         if slack is not None and slack[0] > 1e-5:
-            reach = bound + sign * slack[0]
-            shown = f"{reach:.3g}" if row.startswith("beta") else pct(reach)
-            limit = f"{bound:.3g}" if row.startswith("beta") else pct(bound)
+            level = float(value + sign * slack[0])
+            shown = f"{level:.3g}" if row.startswith("beta") else pct(level)
+            limit = f"{value:.3g}" if row.startswith("beta") else pct(value)
             out.append((name, f"{label} {limit}: " + (f"reaches only {shown}" if sign < 0 else f"needs {shown}")))
     adv = slacks.get("adv", np.zeros(len(tickers)))
     idx = np.flatnonzero(adv > 1e-5)

@@ -44,9 +44,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from screener import ScreenResult
-
     from optimizer.rotation import RotationResult
+    from screener import ScreenResult
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BASKET_COLUMNS = ("Action", "Quantity", "Symbol", "SecType", "Exchange", "Currency", "TimeInForce", "OrderType", "LmtPrice", "BasketTag")
@@ -443,6 +442,10 @@ def build_workbook(result: RotationResult, screen: ScreenResult, ctx: ExportCont
     return wb
 
 
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text)
+
+
 def save_workbook(wb: Any, path: Path) -> None:
     """Save like ``Workbook.save``, with fast ZIP compression (level 1 instead of 6).
 
@@ -518,7 +521,7 @@ def export_rotation(
     wb = build_workbook(result, screen, ctx)
     try:
         atomic_write(xlsx, lambda tmp: save_workbook(wb, tmp))
-        atomic_write(basket, lambda tmp: tmp.write_text(text))
+        atomic_write(basket, lambda tmp: _write_text(tmp, text))
     except OSError as exc:
         raise ExportError(f"Could not write {xlsx}: {exc}. Nothing was replaced.") from exc
     return xlsx, basket

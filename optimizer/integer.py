@@ -110,7 +110,7 @@ def relax_and_fix(
     current = v
     solution = relaxed
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 (the count is reported after the loop)
         mask = np.zeros(n, dtype=bool)
         mask[list(keep)] = True
         upper = np.where(mask, v.upper, np.minimum(v.upper, 0.0))

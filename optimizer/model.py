@@ -153,7 +153,6 @@ class CompiledProblem:
         self.elastic = elastic
         n = len(data.tickers)
         s = len(data.sector_names)
-        k = data.exposures.shape[1]
         P = {
             "alpha": cp.Parameter(n, name="alpha"),
             "w0": cp.Parameter(n, name="w0"),
@@ -218,7 +217,7 @@ class CompiledProblem:
         self.rows = rows
         self.slack = slack
         if elastic:
-            objective = cp.Minimize(sum(cp.sum(v) for v in slack.values()))
+            objective: cp.Minimize | cp.Maximize = cp.Minimize(sum(cp.sum(v) for v in slack.values()))
         else:
             variance = cp.sum_squares(L @ (B.T @ w)) + cp.sum(cp.multiply(data.idio_sd**2, cp.square(w)))
             gain = P["alpha"] @ w - P["gamma"] * variance - P["cost_rate"] @ trade

@@ -153,7 +153,7 @@ def estimate_factor_model(
     vol = r.std(axis=0, ddof=1)
     vol = np.where(vol > 0, vol, np.median(vol[vol > 0]) if np.any(vol > 0) else 0.02)
     x = r / vol
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
     loadings = vt[:k].T  # n x k
     factors = x @ loadings  # t x k, standardised units
     exposures = loadings * vol[:, None]

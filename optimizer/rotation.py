@@ -30,7 +30,14 @@ from optimizer.constraints import ConstraintSettings
 from optimizer.costs import impact_coefficient, linear_cost_rate, trade_cost
 from optimizer.diagnose import Conflict, arithmetic_checks, elastic_diagnosis
 from optimizer.integer import IntegerReport, relax_and_fix
-from optimizer.model import LOOSE, SOLVER, CompiledProblem, ParameterValues, ProblemData, RawSolution
+from optimizer.model import (
+    LOOSE,
+    SOLVER,
+    CompiledProblem,
+    ParameterValues,
+    ProblemData,
+    RawSolution,
+)
 from optimizer.risk import TRADING_DAYS, RiskModel, estimate_factor_model, ledoit_wolf
 from optimizer.trades import TradeList, build_trades
 

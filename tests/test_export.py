@@ -11,11 +11,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from optimizer import ConstraintSettings, RotationOptimizer
 from optimizer.export import BASKET_COLUMNS, ExportError, basket_path, export_rotation
 from screener import load_screen, run_screen
-from conftest import run_cli
 from tui.workbench import export_context
 from universes import DataFileError, load_universe, open_dataset
 from universes.holdings import read_holdings
@@ -38,7 +38,7 @@ def known():
 
 
 def test_every_sheet_reads_back_with_the_optimizers_numbers(solved, tmp_path: Path) -> None:
-    universe, screen, result, ctx = solved
+    _, screen, result, ctx = solved
     xlsx, basket = export_rotation(tmp_path / "t.xlsx", result, screen, ctx)
     book = pd.ExcelFile(xlsx)
     assert book.sheet_names == SHEETS
@@ -91,7 +91,7 @@ def test_every_sheet_reads_back_with_the_optimizers_numbers(solved, tmp_path: Pa
 
 
 def test_outside_text_never_becomes_a_formula(solved, tmp_path: Path) -> None:
-    universe, screen, result, ctx = solved
+    _, screen, result, ctx = solved
     first = screen.ranked.index[0]
     table = screen.table.copy()
     table.loc[first, "name"] = '=HYPERLINK("http://evil.example","click")'
@@ -119,7 +119,7 @@ def test_outside_text_never_becomes_a_formula(solved, tmp_path: Path) -> None:
 
 
 def test_existing_files_are_kept_unless_overwrite(solved, tmp_path: Path) -> None:
-    universe, screen, result, ctx = solved
+    _, screen, result, ctx = solved
     target = tmp_path / "t.xlsx"
     target.write_bytes(b"old workbook")
     with pytest.raises(ExportError, match="already exists"):
@@ -131,7 +131,7 @@ def test_existing_files_are_kept_unless_overwrite(solved, tmp_path: Path) -> Non
 
 
 def test_an_interrupted_write_leaves_the_old_file(solved, tmp_path: Path, monkeypatch) -> None:
-    universe, screen, result, ctx = solved
+    _, screen, result, ctx = solved
     target = tmp_path / "t.xlsx"
     export_rotation(target, result, screen, ctx)
     before = target.read_bytes()
@@ -153,7 +153,7 @@ def test_an_interrupted_write_leaves_the_old_file(solved, tmp_path: Path, monkey
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui")
 def test_workbook_opens_cleanly_in_libreoffice(solved, tmp_path: Path) -> None:
-    universe, screen, result, ctx = solved
+    _, screen, result, ctx = solved
     xlsx, _ = export_rotation(tmp_path / "t.xlsx", result, screen, ctx)
     done = subprocess.run(
         ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2", "--outdir", str(tmp_path / "out"), str(xlsx)],

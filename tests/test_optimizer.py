@@ -167,9 +167,9 @@ def test_exits_go_through_and_reasons_are_given(setup) -> None:
 def test_constraint_values_are_validated_with_reasons() -> None:
     with pytest.raises(ConstraintError, match="max_weight must be between"):
         ConstraintSettings(max_weight=Limit(True, 1.5))
-    with pytest.raises(ConstraintError, match="sector Utilities min .* is above its max"):
+    with pytest.raises(ConstraintError, match=r"sector Utilities min .* is above its max"):
         ConstraintSettings(sectors={"Utilities": Range(True, 0.3, 0.1)})
-    with pytest.raises(ConstraintError, match="min_position .* is above max_weight"):
+    with pytest.raises(ConstraintError, match=r"min_position .* is above max_weight"):
         ConstraintSettings(min_position=Limit(True, 0.1), max_weight=Limit(True, 0.05))
 
 

@@ -18,7 +18,6 @@ import pytest
 from conftest import run_cli
 
 from universes import load_universe, open_dataset
-from universes.schema import PRICE_FIELDS
 from universes.refresh import (
     RefreshError,
     TickerData,
@@ -27,6 +26,7 @@ from universes.refresh import (
     refresh,
     statements_to_fundamentals,
 )
+from universes.schema import PRICE_FIELDS
 
 TICKERS = ("MCFT", "MED", "PLAB")
 AS_OF = pd.Timestamp("2024-03-08")
@@ -175,7 +175,7 @@ def test_refresh_writes_a_universe_every_command_can_use(rotation_home: Path) ->
             raise ValueError("Symbol NOPE not found")
         return yahoo_ticker(ticker)
 
-    path, failures, missing = refresh("yfinance", [*TICKERS, "NOPE"], "live-test", fetch, known, AS_OF)
+    path, failures, _ = refresh("yfinance", [*TICKERS, "NOPE"], "live-test", fetch, known, AS_OF)
     assert path == rotation_home / "datasets" / "live-test"
     assert failures == {"NOPE": "ValueError: Symbol NOPE not found"}
     manifest = json.loads((path / "manifest.json").read_text())

@@ -113,15 +113,15 @@ def test_screen_file_errors_name_the_culprit_and_list_valid_ones(tmp_path: Path)
         and str(bad) in str(err.value)
     )
     bad.write_text("[weights]\nmomentum = 1.0\n")
-    with pytest.raises(ScreenError, match="unknown factor 'momentum'.*price_to_fair_value"):
+    with pytest.raises(ScreenError, match=r"unknown factor 'momentum'.*price_to_fair_value"):
         load_screen(bad)
     bad.write_text("[assumptions]\nwacc = 0.08\n")
-    with pytest.raises(ScreenError, match="unknown assumption 'wacc'.*discount_rate"):
+    with pytest.raises(ScreenError, match=r"unknown assumption 'wacc'.*discount_rate"):
         load_screen(bad)
     bad.write_text("[assumptions]\nterminal_growth = 0.2\n")
     with pytest.raises(ScreenError, match="terminal_growth must be below discount_rate"):
         load_screen(bad)
-    with pytest.raises(ScreenError, match="Unknown screen 'nope'.*small-cap-value-quality"):
+    with pytest.raises(ScreenError, match=r"Unknown screen 'nope'.*small-cap-value-quality"):
         load_screen("nope")
 
 

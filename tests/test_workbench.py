@@ -115,7 +115,7 @@ def test_bad_workspace_files_say_what_is_wrong(tmp_path: Path) -> None:
         Workbench.from_workspace(broken)
     odd = tmp_path / "odd.toml"
     odd.write_text('[workspace]\nuniverse = "us-small"\ncolour = "red"\n')
-    with pytest.raises(WorkspaceError, match="workspace.colour"):
+    with pytest.raises(WorkspaceError, match=r"workspace\.colour"):
         Workbench.from_workspace(odd)
     unknown = tmp_path / "unknown.toml"
     unknown.write_text('[workspace]\nuniverse = "us-tiny"\n')

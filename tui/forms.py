@@ -73,7 +73,7 @@ class NumberField:
         if value is None:
             return ""
         typed = value / self.scale
-        return f"{int(round(typed))}" if self.integer else f"{typed:.6g}"
+        return f"{round(typed)}" if self.integer else f"{typed:.6g}"
 
 
 def percent(id: str, label: str, high: float = 100.0, optional: bool = False) -> NumberField:
