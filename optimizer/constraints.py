@@ -24,12 +24,12 @@ names it and lists the valid ones.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from optimizer.costs import CostSettings
+from universes.toml_io import read_toml, toml_key, toml_value
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "constraints.toml"
 RISK_MODELS = ("factor", "dense")
@@ -265,48 +265,26 @@ def load_constraints(path: str | Path | None = None) -> ConstraintSettings:
         Missing or invalid file, unknown or invalid setting.
     """
     p = DEFAULT_FILE if path is None else Path(path).expanduser()
-    if not p.is_file():
-        raise ConstraintError(f"{p}: no such constraints file. Check the path.")
-    try:
-        data = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConstraintError(f"{p}: not valid TOML ({exc}).") from exc
-    return settings_from_dict(data, where=f"{p}: ")
-
-
-def _toml(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    raise TypeError(type(v))
-
-
-def _quote_key(key: str) -> str:
-    return key if key.replace("-", "").replace("_", "").isalnum() else _toml(key)
+    return settings_from_dict(read_toml(p, ConstraintError, "constraints"), where=f"{p}: ")
 
 
 def settings_to_toml(s: ConstraintSettings) -> str:
     """TOML text that :func:`load_constraints` reads back to the same settings."""
-    out = [f"{k} = {_toml(getattr(s, k))}" for k in SCALARS]
-    out += ["", "[long_only]", f"enabled = {_toml(s.long_only)}"]
+    out = [f"{k} = {toml_value(getattr(s, k))}" for k in SCALARS]
+    out += ["", "[long_only]", f"enabled = {toml_value(s.long_only)}"]
     for name, key in LIMITS.items():
         lim: Limit = getattr(s, name)
         value = int(lim.value) if name == "max_names" else lim.value
-        out += ["", f"[{name}]", f"enabled = {_toml(lim.enabled)}", f"{key} = {_toml(value)}"]
+        out += ["", f"[{name}]", f"enabled = {toml_value(lim.enabled)}", f"{key} = {toml_value(value)}"]
     for name in RANGES:
         r: Range = getattr(s, name)
-        out += ["", f"[{name}]", f"enabled = {_toml(r.enabled)}"]
-        out += [f"{side} = {_toml(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
+        out += ["", f"[{name}]", f"enabled = {toml_value(r.enabled)}"]
+        out += [f"{side} = {toml_value(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
     for sector, r in s.sectors.items():
-        out += ["", f"[sectors.{_quote_key(sector)}]", f"enabled = {_toml(r.enabled)}"]
-        out += [f"{side} = {_toml(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
+        out += ["", f"[sectors.{toml_key(sector)}]", f"enabled = {toml_value(r.enabled)}"]
+        out += [f"{side} = {toml_value(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
     for name in LISTS:
-        out += ["", f"[{name}]", f"tickers = {_toml(list(getattr(s, name)))}"]
-    out += ["", "[trades]", f"lot_size = {s.lot_size}", f"min_trade_usd = {_toml(float(s.min_trade_usd))}"]
-    out += ["", "[costs]"] + [f"{k} = {_toml(v)}" for k, v in s.costs.as_dict().items()]
+        out += ["", f"[{name}]", f"tickers = {toml_value(list(getattr(s, name)))}"]
+    out += ["", "[trades]", f"lot_size = {s.lot_size}", f"min_trade_usd = {toml_value(float(s.min_trade_usd))}"]
+    out += ["", "[costs]"] + [f"{k} = {toml_value(v)}" for k, v in s.costs.as_dict().items()]
     return "\n".join(out) + "\n"

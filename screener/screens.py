@@ -30,9 +30,6 @@ ones. The shipped screens are in ``screener/screens``; users save theirs in
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,7 @@ import pandas as pd
 
 from screener.fair_value import ValuationAssumptions
 from screener.ranking import FACTORS, MISSING_POLICIES, PEER_GROUPS
+from universes.toml_io import atomic_write_text, read_toml, toml_value
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "screens"
 DEFAULT_SCREEN = "small-cap-value-quality"
@@ -219,65 +217,31 @@ def load_screen(name_or_path: str | Path | None = None) -> Screen:
                 f"Unknown screen {text!r}. Valid screens: {', '.join(screens)}; or give a path to a .toml file."
             )
         path = screens[text]
-    if not path.is_file():
-        raise ScreenError(f"{path}: no such screen file. Check the path.")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScreenError(f"{path}: not valid TOML ({exc}).") from exc
-    return screen_from_dict(data, where=f"{path}: ")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    return screen_from_dict(read_toml(path, ScreenError, "screen"), where=f"{path}: ")
 
 
 def screen_to_toml(screen: Screen) -> str:
     """The TOML text of a screen (round-trips through :func:`load_screen`)."""
     lines = [
-        f"name = {_toml_value(screen.name)}",
-        f"description = {_toml_value(screen.description)}",
+        f"name = {toml_value(screen.name)}",
+        f"description = {toml_value(screen.description)}",
         "",
         "[filters]",
     ]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in screen.filters.items()]
+    lines += [f"{k} = {toml_value(v)}" for k, v in screen.filters.items()]
     lines += [
         "",
         "[ranking]",
-        f"peer_group = {_toml_value(screen.peer_group)}",
-        f"missing = {_toml_value(screen.missing)}",
+        f"peer_group = {toml_value(screen.peer_group)}",
+        f"missing = {toml_value(screen.missing)}",
     ]
     lines += ["", "[weights]"] + [
-        f"{k} = {_toml_value(float(v))}" for k, v in screen.weights.items()
+        f"{k} = {toml_value(float(v))}" for k, v in screen.weights.items()
     ]
     lines += ["", "[assumptions]"] + [
-        f"{k} = {_toml_value(v)}" for k, v in screen.assumptions.as_dict().items()
+        f"{k} = {toml_value(v)}" for k, v in screen.assumptions.as_dict().items()
     ]
     return "\n".join(lines) + "\n"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_screen(screen: Screen, path: str | Path | None = None) -> Path:

@@ -11,6 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PURE = ("screener", "optimizer", "universes")
 
 
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (so that sys.modules shows only what it imported)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+
+
 def test_pure_packages_import_without_textual_or_openbb() -> None:
     code = (
         "import sys\n"
@@ -21,7 +26,7 @@ def test_pure_packages_import_without_textual_or_openbb() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'openbb', 'openbb_core'))\n"
         "assert not bad, bad\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
 
 
@@ -31,7 +36,7 @@ def test_cli_start_and_every_non_refresh_command_module_avoid_openbb() -> None:
         "import tui.cli, tui.commands, tui.output\n"
         "assert 'openbb' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
 
 
@@ -76,5 +81,5 @@ def test_app_start_imports_neither_pandas_nor_openbb() -> None:
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'cvxpy', 'openbb', 'openbb_core', 'scipy'))\n"
         "assert not heavy, heavy\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr

@@ -244,6 +244,9 @@ def test_other_commands_never_import_openbb() -> None:
         "from tui.cli import main\n"
         "main(['universes', '--format', 'json'])\n"
         "main(['screen', '--top', '3'])\n"
+        "main(['show', 'MCFT'])\n"
+        "main(['valuation', '--universe', 'us-small'])\n"
+        "main(['optimize', '--format', 'json'])\n"
         "assert not [m for m in sys.modules if m.startswith('openbb')], 'openbb imported'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -41,6 +41,14 @@ async def type_into(pilot, app: RotationApp, selector: str, text: str) -> None:
         await pilot.press(*text)
 
 
+async def answer_path_dialog(pilot, app: RotationApp, key: str, path: Path) -> None:
+    """Press ``key``, type ``path`` into the dialog that opens, and confirm it."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+    await type_into(pilot, app.screen, "#dialog-path", str(path))
+    await pilot.press("enter")
+
+
 async def solved_after(pilot, app: RotationApp, before: int) -> None:
     await wait_for(pilot, lambda: app.solves > before and app.bench is not None and app.bench.is_latest(app.last_outcome.request))
 
@@ -151,10 +159,7 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         await pilot.press("escape", "6")
         assert app.query_one("#steps").active == "trades"
         out = tmp_path / "trades.xlsx"
-        await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
-        await type_into(pilot, app.screen, "#dialog-path", str(out))
-        await pilot.press("enter")
+        await answer_path_dialog(pilot, app, "e", out)
         await wait_for(pilot, lambda: out.exists() and out.with_name("trades.basket.csv").exists())
         expected = bench.portfolio.trades.trades
         sheet = pd.read_excel(out, sheet_name="Trades")
@@ -163,28 +168,19 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         assert {"Summary", "Trades", "Portfolio", "Screen", "Constraints", "Sources"} <= set(pd.ExcelFile(out).sheet_names)
 
         stamp = out.stat().st_mtime_ns
-        await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
-        await type_into(pilot, app.screen, "#dialog-path", str(out))
-        await pilot.press("enter")
+        await answer_path_dialog(pilot, app, "e", out)
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("n")
         await pilot.pause(0.3)
         assert out.stat().st_mtime_ns == stamp
-        await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
-        await type_into(pilot, app.screen, "#dialog-path", str(out))
-        await pilot.press("enter")
+        await answer_path_dialog(pilot, app, "e", out)
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: out.stat().st_mtime_ns != stamp)
 
         # Save the workspace and check it reopens to the same choices.
         ws = tmp_path / "work.toml"
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
-        await type_into(pilot, app.screen, "#dialog-path", str(ws))
-        await pilot.press("enter")
+        await answer_path_dialog(pilot, app, "ctrl+s", ws)
         await wait_for(pilot, ws.exists)
     from tui.workbench import Workbench
 

@@ -38,10 +38,11 @@ from optimizer import (
 from optimizer.constraints import settings_from_dict
 from optimizer.export import ExportContext, ExportError, export_rotation
 from screener import Screen, ScreenError, ScreenResult, load_screen, rescreen, run_screen
-from screener.screens import atomic_write_text, screen_from_dict, screen_to_toml
+from screener.screens import screen_from_dict, screen_to_toml
 from universes import DEFAULT_UNIVERSE, Universe, UniverseError, load_universe, open_dataset
 from universes.datasets import read_manifest
 from universes.holdings import Holdings, read_holdings
+from universes.toml_io import atomic_write_text, dump_toml, read_toml
 
 DEFAULT_CAPITAL = 1_000_000.0
 WORKSPACE_KEYS = ("universe", "holdings", "capital")
@@ -112,32 +113,6 @@ def export_context(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         version=tool_version(),
     )
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("-", "").replace("_", "").isalnum() else _toml_value(key)
-
-
-def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
-    """Nested dicts as TOML (scalars first, then one ``[table]`` per nested dict)."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for k, v in data.items():
-        if isinstance(v, dict):
-            name = f"{prefix}.{_toml_key(k)}" if prefix else _toml_key(k)
-            lines += ["", f"[{name}]", dump_toml(v, name).rstrip("\n")]
-    return "\n".join(line for line in lines) + "\n"
 
 
 class Workbench:
@@ -327,12 +302,7 @@ class Workbench:
             The file is missing, not TOML, or names something that cannot be used.
         """
         p = Path(path).expanduser()
-        if not p.is_file():
-            raise WorkspaceError(f"{p}: no such workspace file. Check the path.")
-        try:
-            data = tomllib.loads(p.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise WorkspaceError(f"{p}: not valid TOML ({exc}).") from exc
+        data = read_toml(p, WorkspaceError, "workspace")
         unknown = [k for k in data if k not in ("workspace", "screen", "constraints")]
         ws = data.get("workspace", {})
         unknown += [f"workspace.{k}" for k in ws if k not in WORKSPACE_KEYS]
@@ -368,6 +338,5 @@ __all__ = [
     "SolveOutcome",
     "Workbench",
     "WorkspaceError",
-    "dump_toml",
     "export_context",
 ]
