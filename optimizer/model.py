@@ -35,6 +35,11 @@ import numpy as np
 import pandas as pd
 
 SOLVER = "CLARABEL"
+#: Clarabel without iterative refinement of each KKT solve: half the time at n = 2,000 and
+#: objectives within 1e-8 of the refined solve on the real snapshot (benchmarks/bench_optimizer.py).
+#: Anything short of a clear answer (optimal, infeasible, unbounded) is solved again with
+#: Clarabel's defaults.
+FAST_SETTINGS: dict[str, object] = {"iterative_refinement_enable": False}
 #: A bound that cannot bind (weights and sums are fractions of the portfolio).
 LOOSE = 10.0
 
@@ -246,7 +251,12 @@ class CompiledProblem:
         self.set_values(v)
         start = time.perf_counter()
         try:
-            self.problem.solve(solver=SOLVER, warm_start=True)
+            try:
+                self.problem.solve(solver=SOLVER, **FAST_SETTINGS)
+            except cp.error.SolverError:
+                pass
+            if self.problem.status not in ("optimal", "infeasible", "unbounded"):
+                self.problem.solve(solver=SOLVER)
         except cp.error.SolverError:
             return RawSolution("solver_error", None, None, solve_ms=(time.perf_counter() - start) * 1000)
         elapsed = (time.perf_counter() - start) * 1000

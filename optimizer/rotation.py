@@ -126,6 +126,8 @@ class _Frame:
     daily_vol: np.ndarray
     compiled: CompiledProblem | None = None
     elastic: CompiledProblem | None = None
+    w0: np.ndarray | None = None  # today's weights of the candidates
+    alphas: dict[float, np.ndarray] = field(default_factory=dict)  # by information coefficient
 
     def problem(self, elastic: bool = False) -> CompiledProblem:
         """The compiled problem (built on first use)."""
@@ -194,6 +196,7 @@ class RotationOptimizer:
         self.benchmark = (cap / cap.sum()).reindex(self.model_tickers).fillna(0.0)
         self._risk: dict[tuple[str, int], RiskModel] = {}
         self._frames: OrderedDict[tuple[Any, ...], _Frame] = OrderedDict()
+        self._candidates: dict[int, pd.Index] = {}
         self.last_feasible: RotationResult | None = None
 
     def set_screen(self, screen: ScreenResult) -> None:
@@ -206,6 +209,7 @@ class RotationOptimizer:
             raise OptimizerError("A new screen must be over the same universe; build a new optimiser.")
         self.screen = screen
         self._frames.clear()
+        self._candidates.clear()
 
     # ------------------------------------------------------------------ structure
     def risk_model(self, kind: str, lookback: int) -> RiskModel:
@@ -227,10 +231,12 @@ class RotationOptimizer:
 
     def candidates(self, max_candidates: int) -> pd.Index:
         """Names the optimiser may hold: the screen's best plus everything held."""
-        ranked = self.screen.ranked.index
-        if max_candidates:
-            ranked = ranked[:max_candidates]
-        return pd.Index(ranked).append(self.held.difference(ranked))
+        if max_candidates not in self._candidates:
+            ranked = self.screen.ranked.index
+            if max_candidates:
+                ranked = ranked[:max_candidates]
+            self._candidates[max_candidates] = pd.Index(ranked).append(self.held.difference(ranked))
+        return self._candidates[max_candidates]
 
     def _frame(self, s: ConstraintSettings) -> _Frame:
         tickers = self.candidates(s.max_candidates)
@@ -291,9 +297,11 @@ class RotationOptimizer:
     def alpha(self, frame: _Frame, s: ConstraintSettings) -> np.ndarray:
         if self.user_alpha is not None:
             return self.user_alpha.reindex(frame.tickers).fillna(0.0).to_numpy(float)
-        vol = frame.risk.volatility()
-        a = composite_to_alpha(frame.info["composite"], vol, s.alpha_ic, reference=self.screen.table["composite"])
-        return a.where(frame.info["in_universe"], 0.0).to_numpy(float)
+        if s.alpha_ic not in frame.alphas:
+            vol = frame.risk.volatility()
+            a = composite_to_alpha(frame.info["composite"], vol, s.alpha_ic, reference=self.screen.table["composite"])
+            frame.alphas[s.alpha_ic] = a.where(frame.info["in_universe"], 0.0).to_numpy(float)
+        return frame.alphas[s.alpha_ic]
 
     def current_weights(self, tickers: pd.Index) -> np.ndarray:
         shares = self.holdings.shares.reindex(tickers).fillna(0.0)
@@ -311,7 +319,9 @@ class RotationOptimizer:
         """Parameter values for ``s``, and which named constraint set each name's bounds."""
         info = frame.info
         n = len(frame.tickers)
-        w0 = self.current_weights(frame.tickers)
+        if frame.w0 is None:
+            frame.w0 = self.current_weights(frame.tickers)
+        w0 = frame.w0
         cap = s.max_weight.value if s.max_weight.enabled else LOOSE
         lower = np.full(n, 0.0 if s.long_only else -cap)
         lower_src = np.full(n, "long_only" if s.long_only else "", dtype=object)

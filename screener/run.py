@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,9 +75,9 @@ class ScreenResult:
     universe_name: str
     as_of: pd.Timestamp
 
-    @property
+    @cached_property
     def ranked(self) -> pd.DataFrame:
-        """The companies that pass, best first."""
+        """The companies that pass, best first (computed once; do not modify it)."""
         passing = self.table[self.table["passes"]]
         return passing.sort_values("rank")
 
