@@ -27,6 +27,7 @@ non-negative slack and the objective becomes the total slack (see :mod:`optimize
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -251,10 +252,8 @@ class CompiledProblem:
         self.set_values(v)
         start = time.perf_counter()
         try:
-            try:
+            with contextlib.suppress(cp.error.SolverError):
                 self.problem.solve(solver=SOLVER, **FAST_SETTINGS)
-            except cp.error.SolverError:
-                pass
             if self.problem.status not in ("optimal", "infeasible", "unbounded"):
                 self.problem.solve(solver=SOLVER)
         except cp.error.SolverError:

@@ -474,7 +474,11 @@ class RotationOptimizer:
         daily_vol = pd.Series(frame.daily_vol, index=frame.tickers)
         adv = info["adv_usd"]
 
+        adv_all, vol_all = adv.to_numpy(float), frame.daily_vol
+
         def cost(notional: np.ndarray, tickers: pd.Index) -> np.ndarray:
+            if tickers.equals(frame.tickers):
+                return trade_cost(notional, adv_all, vol_all, s.costs)
             return trade_cost(notional, adv.reindex(tickers).to_numpy(float), daily_vol.reindex(tickers).to_numpy(float), s.costs)
 
         trades = build_trades(table, self.portfolio_value, self.holdings.cash, s.lot_size, s.min_trade_usd, cost)
@@ -508,12 +512,13 @@ class RotationOptimizer:
         label = {
             "max_weight": f"at max weight {100 * s.max_weight.value:.3g}%",
             "no_buy": "no-buy list",
-            "hold_only": "fails the screen: hold or sell only" ,
+            "hold_only": "fails the screen: hold or sell only",
             "no_sell": "no-sell list",
             "long_only": "",
         }
         out = np.full(len(w), "", dtype=object)
-        for i in range(len(w)):
+        at_min = np.abs(w - s.min_position.value) < 1e-6 if s.min_position.enabled else np.zeros(len(w), dtype=bool)
+        for i in np.flatnonzero(at_upper | at_lower | at_adv | at_min):
             parts = []
             if at_upper[i] and sources["upper"][i]:
                 parts.append(label.get(sources["upper"][i], ""))
@@ -521,7 +526,7 @@ class RotationOptimizer:
                 parts.append(label.get(sources["lower"][i], ""))
             if at_adv[i]:
                 parts.append(f"limited to {100 * s.adv.value:.3g}% of daily volume")
-            if s.min_position.enabled and abs(w[i] - s.min_position.value) < 1e-6:
+            if at_min[i]:
                 parts.append(f"at min position {100 * s.min_position.value:.3g}%")
             out[i] = "; ".join(p for p in parts if p)
         return out
