@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer import ConstraintSettings, Range
+from optimizer import ConstraintSettings, Limit, Range
 from screener import load_screen
 from tui.forms import (
     FieldError,
@@ -129,3 +129,13 @@ def test_infeasible_solve_keeps_the_last_feasible_portfolio(bench: Workbench) ->
     bad = bench.solve(ConstraintSettings().change(manufacturing=Range(True, 0.99, None)))
     assert bad.result is None and "anufacturing" in bad.error
     assert bench.portfolio is ok.result
+
+
+def test_an_overtaken_request_never_replaces_a_newer_portfolio(bench: Workbench) -> None:
+    old = bench.next_request()
+    new = bench.next_request()
+    newer = bench.solve(ConstraintSettings().change(max_weight=Limit(True, 0.04)), new)
+    assert newer.result is not None
+    stale = bench.solve(ConstraintSettings(), old)
+    assert stale.error == "superseded" and stale.result is None
+    assert bench.portfolio is newer.result and bench.settings.max_weight.value == 0.04

@@ -235,9 +235,13 @@ class Workbench:
         """Solve for ``settings`` (default: the current ones) and keep them.
 
         An infeasible or failed solve keeps the last feasible portfolio in :attr:`portfolio`
-        and reports why in the outcome.
+        and reports why in the outcome. A numbered request that a newer one has overtaken
+        while it waited is dropped unsolved (error ``"superseded"``), so an old solve can
+        never replace a newer portfolio.
         """
         with self._lock:
+            if request and not self.is_latest(request):
+                return SolveOutcome(request, None, "superseded")
             if settings is not None:
                 self.settings = settings
             try:
