@@ -8,7 +8,9 @@
     result = opt.solve(settings.change(risk_aversion=4.0))   # re-solves the compiled problem
 
 Candidates are the names that pass the screen (the best ``max_candidates`` of them when set)
-plus every name held today. Held names that fail the screen, or sit outside the universe,
+plus every name held today. A universe of up to ``FULL_FRAME_NAMES`` names is compiled once
+over all its names, the ones outside the screen held at zero by their bounds, so that a change
+of the screen only moves parameters; a larger one is compiled over the candidates. Held names that fail the screen, or sit outside the universe,
 may be held or sold but not bought; names outside the universe carry no alpha (no view).
 The benchmark for tracking error and beta is the universe, cap-weighted.
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CAPITAL = 1_000_000.0
 MAX_DENSE_NAMES = 600
+FULL_FRAME_NAMES = 1200
 BINDING_TOL = 1e-6
 
 
@@ -126,6 +129,7 @@ class _Frame:
     daily_vol: np.ndarray
     compiled: CompiledProblem | None = None
     elastic: CompiledProblem | None = None
+    screen_version: tuple[int, int] | None = None  # (screen, max_candidates) behind ``info``
     w0: np.ndarray | None = None  # today's weights of the candidates
     alphas: dict[float, np.ndarray] = field(default_factory=dict)  # by information coefficient
 
@@ -197,6 +201,7 @@ class RotationOptimizer:
         self._risk: dict[tuple[str, int], RiskModel] = {}
         self._frames: OrderedDict[tuple[Any, ...], _Frame] = OrderedDict()
         self._candidates: dict[int, pd.Index] = {}
+        self._screen_version = 0
         self.last_feasible: RotationResult | None = None
 
     def set_screen(self, screen: ScreenResult) -> None:
@@ -208,7 +213,7 @@ class RotationOptimizer:
         if screen.universe_name != self.screen.universe_name:
             raise OptimizerError("A new screen must be over the same universe; build a new optimiser.")
         self.screen = screen
-        self._frames.clear()
+        self._screen_version += 1
         self._candidates.clear()
 
     # ------------------------------------------------------------------ structure
@@ -230,7 +235,10 @@ class RotationOptimizer:
         return self._risk[key]
 
     def candidates(self, max_candidates: int) -> pd.Index:
-        """Names the optimiser may hold: the screen's best plus everything held."""
+        """Names the problem is compiled over: every name of a small universe (see the module
+        docstring), else the screen's best plus everything held."""
+        if len(self.model_tickers) <= FULL_FRAME_NAMES:
+            return self.model_tickers
         if max_candidates not in self._candidates:
             ranked = self.screen.ranked.index
             if max_candidates:
@@ -238,10 +246,38 @@ class RotationOptimizer:
             self._candidates[max_candidates] = pd.Index(ranked).append(self.held.difference(ranked))
         return self._candidates[max_candidates]
 
+    def _screen_columns(self, tickers: pd.Index, max_candidates: int) -> pd.DataFrame:
+        """What the screen says of each name: scores, and whether it may be bought."""
+        ranked = self.screen.ranked.index
+        if max_candidates:
+            ranked = ranked[:max_candidates]
+        table = self.screen.table
+        return pd.DataFrame(
+            {
+                "composite": table["composite"].reindex(tickers),
+                "fair_value": table["fair_value"].reindex(tickers),
+                "discount": table["discount"].reindex(tickers),
+                "quality": table["quality"].reindex(tickers),
+                "buyable": tickers.isin(ranked),
+            },
+            index=tickers,
+        )
+
     def _frame(self, s: ConstraintSettings) -> _Frame:
-        tickers = self.candidates(s.max_candidates)
-        if len(tickers) == 0:
+        if len(self.screen.ranked) == 0 and len(self.held) == 0:
             raise OptimizerError("No candidates: no company passes the screen and nothing is held. Loosen the screen's filters.")
+        frame = self._structure(s)
+        version = (self._screen_version, s.max_candidates)
+        if frame.screen_version != version:
+            columns = self._screen_columns(frame.tickers, s.max_candidates)
+            frame.info[list(columns.columns)] = columns
+            frame.alphas.clear()
+            frame.screen_version = version
+        return frame
+
+    def _structure(self, s: ConstraintSettings) -> _Frame:
+        """The frame (data and compiled problem) for the candidates and structural settings."""
+        tickers = self.candidates(s.max_candidates)
         key = (tuple(tickers), s.risk_model, s.lookback_days, s.costs.impact, s.tracking_error.enabled, s.beta.enabled)
         if key in self._frames:
             self._frames.move_to_end(key)
@@ -254,8 +290,6 @@ class RotationOptimizer:
         others = ~full.tickers.isin(tickers)
         bench_idio = float(np.sum(full.idio_var[others] * bench[others] ** 2))
         m = self.market.loc[tickers]
-        table = self.screen.table
-        in_screen = tickers.isin(self.screen.ranked.index)
         info = pd.DataFrame(
             {
                 "name": m["name"],
@@ -263,12 +297,12 @@ class RotationOptimizer:
                 "manufacturing": m["manufacturing"].astype(bool),
                 "price": m["price"],
                 "adv_usd": m["adv_usd"].fillna(0.0),
-                "composite": table["composite"].reindex(tickers),
-                "fair_value": table["fair_value"].reindex(tickers),
-                "discount": table["discount"].reindex(tickers),
-                "quality": table["quality"].reindex(tickers),
+                "composite": np.nan,
+                "fair_value": np.nan,
+                "discount": np.nan,
+                "quality": np.nan,
                 "in_universe": tickers.isin(self.universe.tickers),
-                "buyable": in_screen,
+                "buyable": False,
             },
             index=tickers,
         )

@@ -93,6 +93,24 @@ def test_a_tweak_reuses_the_compiled_problem(opt) -> None:
     assert tech <= 0.1 + TOL
 
 
+def test_a_screen_change_moves_bounds_without_recompiling(opt, setup) -> None:
+    from screener import load_screen, rescreen
+
+    u, r = setup
+    s = load_constraints()
+    first = opt.solve(s)
+    compiled = next(iter(opt._frames.values())).problem()
+    strict = rescreen(r, load_screen().with_filters(min_piotroski=7), u)
+    assert 0 < len(strict.ranked) < len(r.ranked)
+    opt.set_screen(strict)
+    res = opt.solve(s)
+    assert next(iter(opt._frames.values())).problem() is compiled
+    held = res.weights.index[res.weights["weight_after"] > TOL]
+    assert set(held) <= set(strict.ranked.index)
+    assert set(held) != set(first.weights.index[first.weights["weight_after"] > TOL])
+    assert res.weights.loc[held, "composite"].to_numpy() == pytest.approx(strict.table.loc[held, "composite"].to_numpy())
+
+
 def test_infeasible_names_the_conflict_in_user_terms(opt) -> None:
     good = opt.solve(load_constraints())
     s = load_constraints().change(manufacturing=Range(True, 0.6, None), max_weight=Limit(True, 0.02), max_names=Limit(True, 20))

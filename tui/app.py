@@ -192,6 +192,7 @@ class RotationApp(App[None]):
     def _loaded(self, bench: Workbench, outcome: SolveOutcome) -> None:
         first = self.bench is None
         self.bench = bench
+        self.pending_settings = None  # the loaded session's own settings apply
         self.query_one("#universe-error", Static).update("")
         self._fill_universe()
         self._build_screen_form()
@@ -361,7 +362,8 @@ class RotationApp(App[None]):
                 w.add_class("invalid")
             return
         self.query_one("#screen-error", Static).update("")
-        self.apply_screen(screen)
+        if screen != self.bench.screen:  # mounting the form echoes its values: not a change
+            self.apply_screen(screen)
 
     @on(Input.Changed, "#screen-form Input")
     @on(Switch.Changed, "#screen-form Switch")
@@ -632,6 +634,8 @@ class RotationApp(App[None]):
             self.query_one("#constraints-error", Static).update(f"Not applied: {exc.message}")
             return False
         self.query_one("#constraints-error", Static).update("")
+        if settings == (self.pending_settings or self.bench.settings):
+            return False  # mounting the form echoes its values: not a change
         self.pending_settings = settings
         self.request_solve()
         return True
