@@ -444,7 +444,8 @@ class RotationApp(App[None]):
             table.move_cursor(row=table.get_row_index(previous))
         elif len(rows):
             self.selected = str(rows.index[0])
-        self._fill_company()
+        if self.query_one("#steps", TabbedContent).active == "company":
+            self._fill_company()  # otherwise it is filled when step 3 is shown
 
     @on(DataTable.RowHighlighted, "#screen-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -830,10 +831,8 @@ class RotationApp(App[None]):
 
     # ------------------------------------------------------------------ navigation
     def action_step(self, step: str) -> None:
-        """Show one of the six steps."""
+        """Show one of the six steps (step 3 is filled when it is shown: see ``_tab``)."""
         self.query_one("#steps", TabbedContent).active = step
-        if step == "company":
-            self._fill_company()
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
