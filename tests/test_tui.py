@@ -225,6 +225,16 @@ async def test_screen_edits_rerank_and_bad_holdings_are_refused(tmp_path: Path) 
         await wait_for(pilot, lambda: "NOPE" in str(app.query_one("#universe-error", Static).render()))
         assert bench.holdings is None
 
+        assert "keep unknown tickers" in str(app.query_one("#universe-error", Static).render())
+        app.query_one("#ignore-unknown", Switch).focus()
+        await pilot.press("enter")
+        await type_into(pilot, app, "#holdings-path", str(bad))
+        before = app.solves
+        await pilot.press("enter")
+        await solved_after(pilot, app, before)
+        assert bench.holdings is not None and list(bench.holdings.untradeable.index) == ["NOPE-XYZ"]  # normalised
+        app.query_one("#ignore-unknown", Switch).value = False
+
         good = tmp_path / "good.csv"
         good.write_text("ticker,shares\nMCFT,1000\nCASH,50000\n")
         before = app.solves

@@ -115,6 +115,7 @@ class RotationApp(App[None]):
                     yield Input(placeholder="or a .csv/.xlsx list of tickers, Enter", id="universe-file")
                     yield Label("Holdings file (ticker, shares; CASH row)")
                     yield Input(placeholder="path to .csv/.xlsx, Enter (blank: cash)", id="holdings-path")
+                    yield Horizontal(Switch(False, id="ignore-unknown"), Label("keep unknown tickers"), classes="switch-row")
                     yield Label("Capital, USD (cash to invest)")
                     yield Input("1000000", id="capital")
                     yield Static("", id="universe-error", classes="error")
@@ -261,16 +262,16 @@ class RotationApp(App[None]):
 
     @on(Input.Submitted, "#holdings-path")
     def _holdings_path(self, event: Input.Submitted) -> None:
-        self.load_holdings(event.value.strip())
+        self.load_holdings(event.value.strip(), self.query_one("#ignore-unknown", Switch).value)
 
     @work(thread=True, exclusive=True, group="load")
-    def load_holdings(self, path: str) -> None:
+    def load_holdings(self, path: str, ignore_unknown: bool = False) -> None:
         """Read a holdings file (blank: start from cash) and re-solve."""
         from tui.workbench import USER_ERRORS
 
         b = self._bench()
         try:
-            b.set_holdings(str(Path(path).expanduser()) if path else None)
+            b.set_holdings(str(Path(path).expanduser()) if path else None, ignore_unknown)
         except USER_ERRORS as exc:
             self.call_from_thread(self._universe_error, str(exc))
             return

@@ -45,7 +45,7 @@ from universes.holdings import Holdings, read_holdings
 from universes.toml_io import atomic_write_text, dump_toml, read_toml
 
 DEFAULT_CAPITAL = 1_000_000.0
-WORKSPACE_KEYS = ("universe", "holdings", "capital")
+WORKSPACE_KEYS = ("universe", "holdings", "ignore_unknown", "capital")
 
 
 
@@ -128,6 +128,8 @@ class Workbench:
         Constraints file or settings (default: the shipped ones).
     holdings : str or None
         Holdings file (``.csv``/``.xlsx``); None starts from cash.
+    ignore_unknown : bool
+        Keep holdings the data do not know as untradeable instead of refusing the file.
     capital : float
         Cash to invest (added to the holdings' cash when there are holdings).
 
@@ -144,6 +146,7 @@ class Workbench:
         constraints: str | ConstraintSettings | None = None,
         holdings: str | None = None,
         capital: float = DEFAULT_CAPITAL,
+        ignore_unknown: bool = False,
     ) -> None:
         self._lock = threading.Lock()
         self._requests = 0
@@ -158,16 +161,17 @@ class Workbench:
         self.holdings: Holdings | None = None
         self.universe: Universe = load_universe(universe)
         self.result: ScreenResult = run_screen(self.universe, self.screen)
+        self.ignore_unknown = ignore_unknown
         if holdings:
-            self.holdings = self._read_holdings(holdings)
+            self.holdings = self._read_holdings(holdings, ignore_unknown)
             self.holdings_path = holdings
         self.optimizer = self._new_optimizer()
         self.portfolio: RotationResult | None = None
 
     # ---------------------------------------------------------------- data
-    def _read_holdings(self, path: str) -> Holdings:
+    def _read_holdings(self, path: str, ignore_unknown: bool) -> Holdings:
         known = open_dataset(self.universe.dataset).companies
-        return read_holdings(path, known)
+        return read_holdings(path, known, ignore_unknown=ignore_unknown)
 
     def _new_optimizer(self) -> RotationOptimizer:
         capital = self.capital if self.holdings is None else None
@@ -181,11 +185,16 @@ class Workbench:
             self.universe, self.result = universe, result
             self.optimizer = self._new_optimizer()
 
-    def set_holdings(self, path: str | None) -> None:
-        """Start from the holdings in ``path`` (None: from cash). Nothing changes on error."""
-        holdings = self._read_holdings(path) if path else None
+    def set_holdings(self, path: str | None, ignore_unknown: bool = False) -> None:
+        """Start from the holdings in ``path`` (None: from cash). Nothing changes on error.
+
+        ``ignore_unknown`` keeps tickers the data do not know as untradeable holdings instead
+        of refusing the file.
+        """
+        holdings = self._read_holdings(path, ignore_unknown) if path else None
         with self._lock:
             self.holdings, self.holdings_path = holdings, path or None
+            self.ignore_unknown = ignore_unknown
             self.optimizer = self._new_optimizer()
 
     def set_capital(self, capital: float) -> None:
@@ -275,6 +284,7 @@ class Workbench:
         ws: dict[str, Any] = {"universe": self.universe.name, "capital": self.capital}
         if self.holdings_path:
             ws["holdings"] = str(Path(self.holdings_path).expanduser().resolve())
+            ws["ignore_unknown"] = self.ignore_unknown
         return {
             "workspace": ws,
             "screen": tomllib.loads(screen_to_toml(self.screen)),
@@ -329,6 +339,7 @@ class Workbench:
             screen=screen,
             constraints=settings,
             holdings=ws.get("holdings"),
+            ignore_unknown=bool(ws.get("ignore_unknown", False)),
             capital=float(capital),
         )
         bench.screen_label = f"from workspace {p.name}"

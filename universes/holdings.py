@@ -130,7 +130,7 @@ def read_holdings(
         details = "; ".join(unknown_ticker_message(t, close_matches(t, known.index, known["name"]), "the dataset") for t in unknown[:5])
         more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
         raise DataFileError(
-            name, f"{details}{more} Fix the tickers, or pass --ignore-unknown to keep them as untradeable holdings.",
+            name, f"{details}{more} Fix the tickers, or keep them as untradeable holdings (--ignore-unknown on the command line, 'keep unknown tickers' in the app).",
             row=row, column=ticker_col, sheet=used_sheet,
         )
     table = pd.DataFrame({"ticker": pos_tickers, "shares": shares, "basis": basis})
