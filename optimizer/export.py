@@ -32,16 +32,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from universes.files import atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
     from optimizer.rotation import RotationResult
@@ -93,19 +93,6 @@ def _check_target(path: Path, overwrite: bool) -> None:
         raise ExportError(f"Folder {path.parent} does not exist. Create it first or choose another path.")
     if path.exists() and path.is_dir():
         raise ExportError(f"{path} is a folder. Give a file name ending in .xlsx.")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(temporary_path)`` and move the result over ``path`` in one rename."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------ workbook pieces
@@ -442,10 +429,6 @@ def build_workbook(result: RotationResult, screen: ScreenResult, ctx: ExportCont
     return wb
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text)
-
-
 def save_workbook(wb: Any, path: Path) -> None:
     """Save like ``Workbook.save``, with fast ZIP compression (level 1 instead of 6).
 
@@ -521,7 +504,7 @@ def export_rotation(
     wb = build_workbook(result, screen, ctx)
     try:
         atomic_write(xlsx, lambda tmp: save_workbook(wb, tmp))
-        atomic_write(basket, lambda tmp: _write_text(tmp, text))
+        atomic_write_text(basket, text)
     except OSError as exc:
         raise ExportError(f"Could not write {xlsx}: {exc}. Nothing was replaced.") from exc
     return xlsx, basket

@@ -38,7 +38,8 @@ import pandas as pd
 
 from screener.fair_value import ValuationAssumptions
 from screener.ranking import FACTORS, MISSING_POLICIES, PEER_GROUPS
-from universes.toml_io import atomic_write_text, read_toml, toml_value
+from universes.files import atomic_write_text
+from universes.toml_io import read_toml, toml_value
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "screens"
 DEFAULT_SCREEN = "small-cap-value-quality"

@@ -228,3 +228,17 @@ def test_cli_bad_holdings_and_existing_out_write_nothing(tmp_path: Path) -> None
     done = run_cli("optimize", "--out", str(out), "--force", "--format", "json")
     assert done.returncode == 0, done.stderr
     assert pd.ExcelFile(out).sheet_names == SHEETS
+
+
+def test_exported_files_get_ordinary_permissions(solved, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    _, screen, result, ctx = solved
+    umask = os.umask(0o022)
+    try:
+        xlsx, basket = export_rotation(tmp_path / "t.xlsx", result, screen, ctx)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(xlsx.stat().st_mode) == 0o644
+    assert stat.S_IMODE(basket.stat().st_mode) == 0o644

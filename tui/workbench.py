@@ -41,8 +41,9 @@ from screener import Screen, ScreenError, ScreenResult, load_screen, rescreen, r
 from screener.screens import screen_from_dict, screen_to_toml
 from universes import DEFAULT_UNIVERSE, Universe, UniverseError, load_universe, open_dataset
 from universes.datasets import read_manifest
+from universes.files import atomic_write_text
 from universes.holdings import Holdings, read_holdings
-from universes.toml_io import atomic_write_text, dump_toml, read_toml
+from universes.toml_io import dump_toml, read_toml
 
 DEFAULT_CAPITAL = 1_000_000.0
 WORKSPACE_KEYS = ("universe", "holdings", "ignore_unknown", "capital")

@@ -1,7 +1,12 @@
-"""Reading user-supplied tables (CSV or Excel) with errors that point at the cell at fault."""
+"""User files: reading CSV/Excel tables with errors that point at the cell at fault, and
+writing any file atomically."""
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +16,43 @@ from universes.errors import DataFileError
 from universes.schema import Field
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+
+def _new_file_mode(path: Path) -> int:
+    """The permissions a plain write would give ``path``: kept when it exists, else 0666 less umask."""
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write(temporary_path)`` and move the result over ``path`` in one rename.
+
+    An interrupted or failed write leaves ``path`` as it was (and no temporary file behind);
+    the new file gets the permissions a plain write would have given it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, _new_file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename (never half-written)."""
+    atomic_write(path, lambda tmp: _write_text(tmp, text))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text)
 
 
 def read_table(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | None]:
