@@ -38,8 +38,8 @@ class Probe(RotationApp):
     def on_ready(self) -> None:
         self.ready_ms = (time.time() - t0) * 1000
 
-    def _loaded(self, bench, outcome) -> None:
-        super()._loaded(bench, outcome)
+    async def _loaded(self, bench, outcome) -> None:
+        await super()._loaded(bench, outcome)
         self.call_after_refresh(self._done)
 
     def _done(self) -> None:

@@ -244,3 +244,37 @@ async def test_screen_edits_rerank_and_bad_holdings_are_refused(tmp_path: Path) 
         assert bench.holdings is not None and bench.holdings.shares["MCFT"] == 1000
         weights = app.last_outcome.result.weights
         assert weights.loc["MCFT", "weight_before"] > 0
+
+
+async def test_switching_universe_and_opening_a_workspace_rebuild_every_step(tmp_path: Path) -> None:
+    from textual.widgets import Select
+
+    from optimizer import Range
+    from tui.workbench import Workbench
+
+    saved = Workbench()
+    saved.solve(saved.settings.with_sector("Technology", Range(True, None, 0.12)))
+    workspace = saved.save_workspace(tmp_path / "ws.toml")
+
+    app = RotationApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.solves >= 1)
+        await pilot.press("1")
+        before = app.solves
+        app.query_one("#universe-select", Select).value = "us-small"  # as a pick from the list
+        await wait_for(pilot, lambda: app.bench.universe.name == "us-small" and app.solves > before)
+        assert app.last_outcome.result is not None
+        assert "us-small (1," in str(app.query_one("#status", Static).render())
+        assert app.query_one("#screen-table", DataTable).row_count == len(app.bench.result.ranked)
+        assert len(app.sectors) >= 10 and app.query_one("#constraints-form").query("Switch")
+
+        await pilot.press("escape")
+        await answer_path_dialog(pilot, app, "ctrl+o", workspace)
+        await wait_for(pilot, lambda: app.bench.universe.name == "us-small-manufacturing")
+        await pilot.pause(0.3)
+        assert app.bench.settings == saved.settings
+        i = app.sectors.index("Technology")
+        assert app.query_one(f"#c-sector-{i}-max", Input).value == "12"
+        assert app.query_one(f"#c-sector-{i}-on", Switch).value is True
+        tech = app.last_outcome.result.sectors.set_index("sector").loc["Technology", "after"]
+        assert tech <= 0.12 + 1e-6

@@ -190,15 +190,15 @@ class RotationApp(App[None]):
         else:
             self._set_status()
 
-    def _loaded(self, bench: Workbench, outcome: SolveOutcome) -> None:
+    async def _loaded(self, bench: Workbench, outcome: SolveOutcome) -> None:
         first = self.bench is None
         self.bench = bench
         self.pending_settings = None  # the loaded session's own settings apply
         self.query_one("#universe-error", Static).update("")
         self._fill_universe()
-        self._build_screen_form()
+        await self._build_screen_form()
         self._fill_screen_table()
-        self._build_constraints_form()
+        await self._build_constraints_form()
         self._apply_outcome(outcome)
         if first:
             self.query_one("#screen-table", DataTable).focus()
@@ -313,14 +313,14 @@ class RotationApp(App[None]):
         self.call_from_thread(self._holdings_loaded, outcome)
 
     # ------------------------------------------------------------------ step 2
-    def _build_screen_form(self) -> None:
+    async def _build_screen_form(self) -> None:
         from screener import FACTORS
         from tui.forms import SCREEN_NUMBERS, SCREEN_SWITCHES, form_from_screen, weight_field
 
         b = self._bench()
         values = form_from_screen(b.screen)
         form = self.query_one("#screen-form", VerticalScroll)
-        form.remove_children()
+        await form.remove_children()
         widgets: list[Any] = [Static("", id="screen-error", classes="error"), Label("[b]Filters[/b]")]
         for key, fld in SCREEN_NUMBERS.items():
             widgets += [Label(f"{fld.label}{f' ({fld.unit.strip()})' if fld.unit else ''}"), Input(values[key], id=f"s-{key}", placeholder="off")]
@@ -337,8 +337,8 @@ class RotationApp(App[None]):
         for factor in FACTORS:
             widgets += [Label(weight_field(factor).label), Input(values[f"w-{factor}"], id=f"s-w-{factor}")]
         self._filling = True
-        form.mount_all(widgets)
-        self.call_after_refresh(setattr, self, "_filling", False)
+        await form.mount_all(widgets)
+        self._filling = False
 
     def _form_values(self, container: str, prefix: str) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -566,7 +566,7 @@ class RotationApp(App[None]):
         self.query_one("#company-score", Static).update(f"Points by factor ({sc['peer_group']} percentiles): {factors}")
 
     # ------------------------------------------------------------------ step 4
-    def _build_constraints_form(self) -> None:
+    async def _build_constraints_form(self) -> None:
         from tui.forms import CONSTRAINT_FIELDS, form_from_settings, sector_field
 
         b = self._bench()
@@ -605,9 +605,9 @@ class RotationApp(App[None]):
         ]
         form = self.query_one("#constraints-form", VerticalScroll)
         self._filling = True
-        form.remove_children()
-        form.mount_all(rows)
-        self.call_after_refresh(setattr, self, "_filling", False)
+        await form.remove_children()
+        await form.mount_all(rows)
+        self._filling = False
         self.query_one("#constraints-error", Static).update("")
 
     @on(Input.Changed, "#constraints-form Input")
