@@ -50,7 +50,6 @@ TWEAKS: list[dict[str, Any]] = [
 def base_settings() -> ConstraintSettings:
     return ConstraintSettings(
         cash_buffer=0.0,  # PyPortfolioOpt always invests 100%
-        max_candidates=N,
         max_weight=Limit(True, 0.05),
         manufacturing=Range(True, 0.5, None),
         sectors={"Utilities": Range(True, None, 0.05), "Technology": Range(True, None, 0.25)},
@@ -95,9 +94,13 @@ def pypfopt_solve(v: ParameterValues, data: ProblemData, cov: np.ndarray) -> np.
 
 
 def real_problem() -> tuple[RotationOptimizer, ConstraintSettings]:
-    universe = load_universe("us-all")
+    """The best 2,000 of us-all on the shipped weights (scores from the whole of us-all)."""
+    everyone = load_universe("us-all")
     shipped = load_screen()
-    screen = run_screen(universe, shipped.with_filters(**dict.fromkeys(shipped.filters)))
+    full = run_screen(everyone, shipped.with_filters(**dict.fromkeys(shipped.filters)))
+    best = full.ranked.index[:N]
+    universe = everyone.subset(best, name=f"us-all-best-{N}")
+    screen = replace(full, table=full.table.loc[best], universe_name=universe.name)
     settings = base_settings()
     start = RotationOptimizer(universe, screen, capital=1_000_000)
     first = start.solve(settings.change(turnover=Limit(False, 1.0)))
