@@ -141,34 +141,37 @@ def build_trades(
         delta = scaled
         remaining = cash_after_trades(delta)
 
-    traded = delta != 0
-    notional = np.abs(delta) * price
-    est_cost = cost(notional, table.index)
+    notional_all = np.abs(delta) * price
+    value_after = portfolio_value - cost(notional_all, table.index).sum()
+    t = np.flatnonzero(delta != 0)  # only the traded rows from here on
+    delta, price, before = delta[t], price[t], before[t]
+    tickers = table.index[t]
+    notional = notional_all[t]
+    est_cost = cost(notional, tickers)
     after = before + delta
-    value_after = portfolio_value - est_cost.sum()
     side = np.where(delta > 0, "BUY", "SELL")
     reason = np.where(
         (before == 0) & (after > 0),
         "enter",
         np.where(after == 0, "exit", np.where(delta > 0, "increase", "decrease")),
     ).astype(object)
-    binding = table["binding"].to_numpy(object)
+    binding = table["binding"].to_numpy(object)[t]
     reason = np.where(binding != "", reason + "; " + binding, reason)
     trades = pd.DataFrame(
         {
-            "ticker": table.index,
-            "name": table["name"].to_numpy(object),
+            "ticker": tickers,
+            "name": table["name"].to_numpy(object)[t],
             "side": side,
             "shares": np.abs(delta),
             "price": price,
             "notional": notional,
             "est_cost": est_cost,
-            "weight_before": table["weight_before"].to_numpy(float),
+            "weight_before": table["weight_before"].to_numpy(float)[t],
             "weight_after": after * price / value_after if value_after > 0 else 0.0,
             "shares_before": before,
             "shares_after": after,
             "reason": reason,
         }
-    )[traded].reset_index(drop=True)
+    )
     trades = trades.sort_values(["side", "notional"], ascending=[False, False]).reset_index(drop=True)
     return TradeList(trades[list(TRADE_COLUMNS)], float(cash_before), float(remaining), float(portfolio_value), tuple(notes))
