@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 SOLVER = "CLARABEL"
 #: Clarabel without iterative refinement of each KKT solve: half the time at n = 2,000 and
@@ -77,6 +78,11 @@ class ProblemData:
         Whether the tracking-error cone is in the problem.
     beta : bool
         Whether the beta band is in the problem.
+    traded_both_ways : numpy.ndarray or None
+        Names whose trade ``|w - w0|`` needs its own variable: those held today, or every name
+        when shorts are allowed (None: every name). A long-only name not held today can only
+        be bought, so its trade is its weight; leaving its variable out makes the problem
+        about 40% smaller.
     """
 
     tickers: pd.Index
@@ -92,6 +98,7 @@ class ProblemData:
     impact: bool = False
     tracking_error: bool = False
     beta: bool = False
+    traded_both_ways: np.ndarray | None = None
 
     @property
     def sector_names(self) -> list[str]:
@@ -180,8 +187,29 @@ class CompiledProblem:
         }
         self.params = P
         w = cp.Variable(n, name="w")
-        trade = cp.Variable(n, name="trade")  # >= |w - w0|: equal to it at the optimum
         self.w = w
+        # The elastic problem may push weights below zero, so every name gets a trade variable.
+        both = (
+            np.ones(n, dtype=bool)
+            if elastic or data.traded_both_ways is None
+            else np.asarray(data.traded_both_ways, dtype=bool)
+        )
+        held = np.flatnonzero(both)
+        trade: cp.Expression
+        if held.size == n:
+            trade_var = cp.Variable(n, name="trade")  # >= |w - w0|: equal to it at the optimum
+            trade = trade_var
+            definitions = [trade_var >= w - P["w0"], trade_var >= P["w0"] - w]
+        elif held.size == 0:
+            trade = w
+            definitions = []
+        else:
+            # trade = w for names only ever bought, a variable >= |w - w0| for the others
+            pick = sp.csr_matrix((np.ones(held.size), (held, np.arange(held.size))), shape=(n, held.size))
+            trade_var = cp.Variable(held.size, name="trade")
+            trade = cp.multiply((~both).astype(float), w) + pick @ trade_var
+            w_held, w0_held = pick.T @ w, pick.T @ P["w0"]
+            definitions = [trade_var >= w_held - w0_held, trade_var >= w0_held - w_held]
 
         slack: dict[str, cp.Variable] = {}
 
@@ -218,7 +246,6 @@ class CompiledProblem:
         if data.beta:
             rows["beta_lo"] = data.betas @ w >= P["beta_lo"] - loosen("beta_lo", None)
             rows["beta_hi"] = data.betas @ w <= P["beta_hi"] + loosen("beta_hi", None)
-        definitions = [trade >= w - P["w0"], trade >= P["w0"] - w]
         self.budget = cp.sum(w) == P["invest"]
         self.rows = rows
         self.slack = slack

@@ -278,7 +278,7 @@ class RotationOptimizer:
     def _structure(self, s: ConstraintSettings) -> _Frame:
         """The frame (data and compiled problem) for the candidates and structural settings."""
         tickers = self.candidates(s.max_candidates)
-        key = (tuple(tickers), s.risk_model, s.lookback_days, s.costs.impact, s.tracking_error.enabled, s.beta.enabled)
+        key = (tuple(tickers), s.risk_model, s.lookback_days, s.costs.impact, s.tracking_error.enabled, s.beta.enabled, s.long_only)
         if key in self._frames:
             self._frames.move_to_end(key)
             return self._frames[key]
@@ -320,6 +320,7 @@ class RotationOptimizer:
             impact=s.costs.impact,
             tracking_error=s.tracking_error.enabled,
             beta=s.beta.enabled,
+            traded_both_ways=(self.current_weights(tickers) != 0) | (not s.long_only),
         )
         frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS))
         self._frames[key] = frame
