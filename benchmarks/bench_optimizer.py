@@ -129,6 +129,7 @@ def synthetic_problem(n: int, k: int = 20, seed: int = 7) -> tuple[CompiledProbl
         bench_weight=np.full(n, 1 / n),
         bench_idio_const=0.0,
         betas=np.ones(n),
+        traded_both_ways=np.zeros(n, dtype=bool),  # long-only from cash, as the optimiser builds it
     )
     s = len(data.sector_names)
     v = ParameterValues(
