@@ -8,7 +8,9 @@ interface never waits for the solver.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +32,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.worker import get_current_worker
 
 from tui.dialogs import ConfirmDialog, PathDialog
 
@@ -60,6 +63,22 @@ SCREEN_COLUMNS = (
     ("sector", "Sector"),
     ("name", "Name"),
 )
+
+
+def serialised(method: Callable[..., None]) -> Callable[..., None]:
+    """Run a loading worker after any earlier one, and not at all if a newer one replaced it.
+
+    Thread workers cannot be stopped, so an overtaken load (say a universe picked and then
+    another) would otherwise finish after the newer one and win.
+    """
+
+    @functools.wraps(method)
+    def run(self: RotationApp, *args: Any, **kwargs: Any) -> None:
+        with self._load_lock:
+            if not get_current_worker().is_cancelled:
+                method(self, *args, **kwargs)
+
+    return run
 
 
 def _row_of(field_id: str) -> str:
@@ -102,6 +121,7 @@ class RotationApp(App[None]):
         self.search_text = ""
         self._solve_timer: Any = None
         self.pending_settings: Any = None
+        self._load_lock = threading.Lock()
         self._filling = False
 
     # ------------------------------------------------------------------ layout
@@ -162,6 +182,7 @@ class RotationApp(App[None]):
 
     # ------------------------------------------------------------------ loading
     @work(thread=True, exclusive=True, group="load")
+    @serialised
     def load_workbench(self, universe: str | None = None) -> None:
         """Open the workspace (or the default universe), screen it and solve once."""
         from tui.workbench import USER_ERRORS, Workbench
@@ -170,7 +191,7 @@ class RotationApp(App[None]):
             if self.bench is None and self.workspace_path:
                 bench = Workbench.from_workspace(self.workspace_path)
             elif self.bench is None:
-                bench = Workbench(**({"universe": self.start_universe} if self.start_universe else {}))
+                bench = Workbench(self.start_universe) if self.start_universe else Workbench()
             else:
                 bench = self.bench
                 if universe is not None:
@@ -265,6 +286,7 @@ class RotationApp(App[None]):
         self.load_holdings(event.value.strip(), self.query_one("#ignore-unknown", Switch).value)
 
     @work(thread=True, exclusive=True, group="load")
+    @serialised
     def load_holdings(self, path: str, ignore_unknown: bool = False) -> None:
         """Read a holdings file (blank: start from cash) and re-solve."""
         from tui.workbench import USER_ERRORS
@@ -305,6 +327,7 @@ class RotationApp(App[None]):
         self.set_capital(capital)
 
     @work(thread=True, exclusive=True, group="load")
+    @serialised
     def set_capital(self, capital: float) -> None:
         """Change the cash to invest and re-solve."""
         b = self._bench()
@@ -816,6 +839,7 @@ class RotationApp(App[None]):
             self.open_workspace(path)
 
     @work(thread=True, exclusive=True, group="load")
+    @serialised
     def open_workspace(self, path: str) -> None:
         """Load a workspace; on error the current session stays as it was."""
         from tui.workbench import USER_ERRORS, Workbench

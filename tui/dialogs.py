@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 class PathDialog(ModalScreen[str | None]):
     """Ask for a file path; dismisses with the path, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, default: str, hint: str = "", suffixes: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -66,7 +66,7 @@ class PathDialog(ModalScreen[str | None]):
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question; dismisses with True for yes."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("escape,n", "answer(False)", "No"),
         Binding("y", "answer(True)", "Yes"),
     ]

@@ -167,7 +167,9 @@ def settings_from_form(
         "min_trade_usd": f["min_trade_usd"].parse(values.get("min_trade_usd", "")),
     }
     for key in LIMIT_KEYS:
-        kw[key] = Limit(bool(values.get(f"{key}-on", False)), f[key].parse(values.get(key, "")))
+        value = f[key].parse(values.get(key, ""))
+        assert value is not None  # limit fields are not optional: a blank raises FieldError
+        kw[key] = Limit(bool(values.get(f"{key}-on", False)), value)
     for key in RANGE_KEYS:
         kw[key] = _range(values, key, f[f"{key}-min"], f[f"{key}-max"])
     bounds = dict(base.sectors)
