@@ -278,3 +278,40 @@ async def test_switching_universe_and_opening_a_workspace_rebuild_every_step(tmp
         assert app.query_one(f"#c-sector-{i}-on", Switch).value is True
         tech = app.last_outcome.result.sectors.set_index("sector").loc["Technology", "after"]
         assert tech <= 0.12 + 1e-6
+
+
+async def test_save_a_screen_and_open_it_again(tmp_path: Path) -> None:
+    from screener import load_screen
+
+    app = RotationApp()
+    async with app.run_test(size=(110, 36)) as pilot:
+        await wait_for(pilot, lambda: app.solves >= 1)
+        await pilot.press("2")
+        before = app.solves
+        await type_into(pilot, app, "#s-min_piotroski", "6")
+        await solved_after(pilot, app, before)
+        await pilot.press("escape")
+        target = tmp_path / "mine.toml"
+        await pilot.press("ctrl+p")  # through the command palette, as a person would
+        await pilot.pause(0.3)
+        await pilot.press(*"Save screen")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(target))
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+        assert load_screen(target).filters["min_piotroski"] == 6
+
+        await type_into(pilot, app, "#s-min_piotroski", "3")
+        await wait_for(pilot, lambda: app.bench.screen.filters.get("min_piotroski") == 3)
+        await pilot.press("escape")
+        before = app.solves
+        app.action_open_screen()
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(target))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.bench.screen.filters.get("min_piotroski") == 6 and app.solves > before)
+        await pilot.pause(0.3)
+        assert app.query_one("#s-min_piotroski", Input).value == "6"
+        assert (app.bench.result.ranked["piotroski_f"] >= 6).all()

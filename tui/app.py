@@ -396,8 +396,8 @@ class RotationApp(App[None]):
         self._screen_changed()
 
     @work(thread=True, exclusive=True, group="screen")
-    def apply_screen(self, screen: Any) -> None:
-        """Re-screen with the edited filters and weights, then re-solve."""
+    def apply_screen(self, screen: Any, from_file: bool = False) -> None:
+        """Re-screen with the edited filters and weights (or a screen file), then re-solve."""
         from tui.workbench import USER_ERRORS
 
         b = self._bench()
@@ -406,9 +406,11 @@ class RotationApp(App[None]):
         except USER_ERRORS as exc:
             self.call_from_thread(self.query_one("#screen-error", Static).update, str(exc))
             return
-        self.call_from_thread(self._screen_applied)
+        self.call_from_thread(self._screen_applied, from_file)
 
-    def _screen_applied(self) -> None:
+    async def _screen_applied(self, from_file: bool = False) -> None:
+        if from_file:  # the form shows the file's settings
+            await self._build_screen_form()
         self._fill_screen_table()
         self._set_status()
         self.request_solve()
@@ -829,6 +831,50 @@ class RotationApp(App[None]):
         self.workspace_path = str(saved)
         self.notify(f"Saved the workspace to {saved}")
 
+    def action_save_screen(self) -> None:
+        """Save the screen as edited (filters, weights, ranking, assumptions) as a screen file."""
+        if self.bench is None:
+            return
+        default = str(Path.cwd() / "my-screen.toml")
+        self.push_screen(PathDialog("Save the screen to:", default, "Use it later with --screen FILE, or open it here.", (".toml",)), self._save_screen_to)
+
+    def _save_screen_to(self, path: str | None, overwrite: bool = False) -> None:
+        from screener import ScreenError, save_screen
+
+        if not path:
+            return
+        target = Path(path).expanduser()
+        if target.exists() and not overwrite:
+            self.push_screen(ConfirmDialog(f"{target} already exists. Replace?"), lambda yes: self._save_screen_to(path, True) if yes else None)
+            return
+        if not target.parent.is_dir():
+            self.notify(f"Folder {target.parent} does not exist. Create it first or choose another path.", severity="error", timeout=10)
+            return
+        try:
+            saved = save_screen(self._bench().screen, target)
+        except (OSError, ScreenError) as exc:
+            self.notify(f"Could not save the screen: {exc}", severity="error", timeout=10)
+            return
+        self.notify(f"Saved the screen to {saved}")
+
+    def action_open_screen(self) -> None:
+        """Load a screen file (shipped name or path) and re-rank with it."""
+        if self.bench is not None:
+            self.push_screen(PathDialog("Open a screen file:", str(Path.cwd() / "my-screen.toml"), "", (".toml",)), self._open_screen)
+
+    def _open_screen(self, path: str | None) -> None:
+        from screener import ScreenError, load_screen
+
+        if not path:
+            return
+        try:
+            screen = load_screen(path)
+        except ScreenError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self.apply_screen(screen, from_file=True)
+        self.notify(f"Screen {screen.name!r} from {path}")
+
     def action_open_workspace(self) -> None:
         """Open a saved workspace (replaces the current session)."""
         default = self.workspace_path or str(Path.cwd() / "rotation-workspace.toml")
@@ -878,6 +924,8 @@ class RotationApp(App[None]):
         yield SystemCommand("Export trade list", "Excel workbook and broker basket CSV", self.action_export)
         yield SystemCommand("Save workspace", "Universe, screen, constraints, holdings path as TOML", self.action_save_workspace)
         yield SystemCommand("Open workspace", "Load a saved workspace", self.action_open_workspace)
+        yield SystemCommand("Save screen", "The screen as edited, as a screen file (.toml)", self.action_save_screen)
+        yield SystemCommand("Open screen", "Re-rank with a screen file (.toml)", self.action_open_screen)
         yield SystemCommand("Search the screen", "Filter the ranked table by ticker or name", self.action_search)
         yield SystemCommand("Sort the screen", "Sort the ranked table by the next column", self.action_sort)
         yield SystemCommand("Re-solve", "Solve the portfolio again now", self.action_resolve)
