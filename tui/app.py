@@ -776,23 +776,22 @@ class RotationApp(App[None]):
             self._export_to,
         )
 
+    def _ask_before_replacing(self, targets: list[Path], then: Callable[[bool], None]) -> None:
+        """Run ``then(overwrite)`` at once when no target exists, else after a yes."""
+        existing = [p for p in targets if p.exists()]
+        if not existing:
+            then(False)
+            return
+        names = ", ".join(str(p) for p in existing)
+        self.push_screen(ConfirmDialog(f"{names} already exists. Replace?"), lambda yes: then(True) if yes else None)
+
     def _export_to(self, path: str | None) -> None:
         if not path:
             return
         from optimizer.export import basket_path
 
         target = Path(path).expanduser()
-        existing = [p for p in (target, basket_path(target)) if p.exists()]
-        if existing:
-            names = ", ".join(str(p) for p in existing)
-
-            def answer(yes: bool | None) -> None:
-                if yes:
-                    self.export(str(target), True)
-
-            self.push_screen(ConfirmDialog(f"{names} already exists. Replace?"), answer)
-        else:
-            self.export(str(target), False)
+        self._ask_before_replacing([target, basket_path(target)], lambda overwrite: self.export(str(target), overwrite))
 
     @work(thread=True, exclusive=True, group="export")
     def export(self, path: str, overwrite: bool) -> None:
@@ -815,14 +814,13 @@ class RotationApp(App[None]):
         default = self.workspace_path or str(Path.cwd() / "rotation-workspace.toml")
         self.push_screen(PathDialog("Save the workspace to:", default, "Universe, screen, constraints and holdings path.", (".toml",)), self._save_to)
 
-    def _save_to(self, path: str | None, overwrite: bool = False) -> None:
+    def _save_to(self, path: str | None) -> None:
+        if path:
+            self._ask_before_replacing([Path(path).expanduser()], lambda overwrite: self._save_workspace(path, overwrite))
+
+    def _save_workspace(self, path: str, overwrite: bool) -> None:
         from tui.workbench import USER_ERRORS
 
-        if not path:
-            return
-        if Path(path).expanduser().exists() and not overwrite:
-            self.push_screen(ConfirmDialog(f"{path} already exists. Replace?"), lambda yes: self._save_to(path, True) if yes else None)
-            return
         try:
             saved = self._bench().save_workspace(path, overwrite=overwrite)
         except USER_ERRORS as exc:
@@ -838,15 +836,14 @@ class RotationApp(App[None]):
         default = str(Path.cwd() / "my-screen.toml")
         self.push_screen(PathDialog("Save the screen to:", default, "Use it later with --screen FILE, or open it here.", (".toml",)), self._save_screen_to)
 
-    def _save_screen_to(self, path: str | None, overwrite: bool = False) -> None:
+    def _save_screen_to(self, path: str | None) -> None:
+        if path:
+            target = Path(path).expanduser()
+            self._ask_before_replacing([target], lambda _: self._save_screen(target))
+
+    def _save_screen(self, target: Path) -> None:
         from screener import ScreenError, save_screen
 
-        if not path:
-            return
-        target = Path(path).expanduser()
-        if target.exists() and not overwrite:
-            self.push_screen(ConfirmDialog(f"{target} already exists. Replace?"), lambda yes: self._save_screen_to(path, True) if yes else None)
-            return
         if not target.parent.is_dir():
             self.notify(f"Folder {target.parent} does not exist. Create it first or choose another path.", severity="error", timeout=10)
             return
