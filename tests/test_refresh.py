@@ -260,3 +260,16 @@ def test_online_refresh_of_a_few_tickers(rotation_home: Path) -> None:
     done = run_cli("refresh", "--tickers", "MCFT,PLAB", "--name", "online", env={"ROTATION_HOME": str(rotation_home)}, timeout=600)
     assert done.returncode == 0, done.stderr
     assert len(load_universe("online")) >= 1
+
+
+def test_company_identity_when_the_snapshot_has_no_sic() -> None:
+    from universes.refresh import company_row
+
+    known = open_dataset().companies
+    ticker = known.index[known["sic"].isna()][0]
+    row = company_row(TickerData(ticker, profile={"name": "Live name", "sector": "Industrials"}), known)
+    assert row["sic"] is None and row["sic_source"] == "none"
+    assert row["name"] == "Live name" and row["sector"] == "Industrials"
+    assert row["industry"] == known.loc[ticker, "industry"]
+    fresh = company_row(TickerData("NOTINSNAPSHOT", profile={}), known)
+    assert fresh["name"] == "NOTINSNAPSHOT" and fresh["sic"] is None

@@ -256,22 +256,22 @@ def prices_from_history(ticker: str, records: Iterable[dict[str, Any]]) -> pd.Da
     )
 
 
-def company_row(provider: str, data: TickerData, known: pd.DataFrame) -> dict[str, Any]:
+def company_row(data: TickerData, known: pd.DataFrame) -> dict[str, Any]:
     """The company's identity: the provider's profile, SIC from the snapshot where known."""
     p = data.profile
-    snap = known.loc[data.ticker] if data.ticker in known.index else None
+    snap = known.loc[data.ticker] if data.ticker in known.index else pd.Series(dtype=object)
 
     def pick(*values: Any) -> Any:
-        return next((v for v in values if v is not None and v == v and v != ""), None)
+        return next((v for v in values if v is not None and pd.notna(v) and v != ""), None)
 
-    sic = pick(snap["sic"] if snap is not None else None)
+    sic = pick(snap.get("sic"))
     return {
         "ticker": data.ticker,
-        "name": pick(p.get("name"), snap["name"] if snap is not None else None, data.ticker),
-        "cik": pick(p.get("cik"), snap["cik"] if snap is not None else None),
-        "exchange": pick(p.get("stock_exchange"), snap["exchange"] if snap is not None else None),
-        "sector": pick(p.get("sector"), snap["sector"] if snap is not None else None),
-        "industry": pick(p.get("industry_category"), snap["industry"] if snap is not None else None),
+        "name": pick(p.get("name"), snap.get("name"), data.ticker),
+        "cik": pick(p.get("cik"), snap.get("cik")),
+        "exchange": pick(p.get("stock_exchange"), snap.get("exchange")),
+        "sector": pick(p.get("sector"), snap.get("sector")),
+        "industry": pick(p.get("industry_category"), snap.get("industry")),
         "sic": sic,
         "sic_source": "snapshot (SEC 2021Q1 / Rank & Filed)" if sic is not None else "none",
     }
@@ -344,7 +344,7 @@ def build_dataset(
         if p.empty:
             failures[data.ticker] = "no daily prices"
             continue
-        companies.append(company_row(provider, data, known))
+        companies.append(company_row(data, known))
         fundamentals.append(f)
         prices.append(p)
         if lacks:
