@@ -303,8 +303,7 @@ def _trades(wb: Any, result: RotationResult) -> None:
 
 
 def _portfolio(wb: Any, result: RotationResult) -> None:
-    w = result.weights
-    held = w[(w["weight_after"].abs() > 1e-9) | (w["weight_before"].abs() > 1e-9)].sort_values("weight_after", ascending=False)
+    held = result.positions()
     sheet = _Sheet(wb, "Portfolio")
     sheet.ws.freeze_panes = "A2"
     rows = [

@@ -10,9 +10,9 @@
 Candidates are the names that pass the screen (the best ``max_candidates`` of them when set)
 plus every name held today. A universe of up to ``FULL_FRAME_NAMES`` names is compiled once
 over all its names, the ones outside the screen held at zero by their bounds, so that a change
-of the screen only moves parameters; a larger one is compiled over the candidates. Held names that fail the screen, or sit outside the universe,
-may be held or sold but not bought; names outside the universe carry no alpha (no view).
-The benchmark for tracking error and beta is the universe, cap-weighted.
+of the screen only moves parameters; a larger one is compiled over the candidates. Held names
+that fail the screen, or sit outside the universe, may be held or sold but not bought; names
+outside the universe carry no alpha (no view). The benchmark for tracking error and beta is the universe, cap-weighted.
 
 An infeasible change raises :class:`InfeasibleError` with a diagnosis in user terms; the
 optimiser keeps its last feasible result (:attr:`RotationOptimizer.last_feasible`).
@@ -117,6 +117,12 @@ class RotationResult:
     settings: ConstraintSettings
     notes: tuple[str, ...] = field(default=())
 
+    def positions(self) -> pd.DataFrame:
+        """The rows of :attr:`weights` held before or after, largest target weight first."""
+        w = self.weights
+        held = (w["weight_after"].abs() > 1e-9) | (w["weight_before"].abs() > 1e-9)
+        return w[held].sort_values("weight_after", ascending=False)
+
 
 @dataclass
 class _Frame:
@@ -127,10 +133,10 @@ class _Frame:
     info: pd.DataFrame  # per candidate: name, sector, manufacturing, price, adv_usd, composite, buyable, in_universe
     risk: RiskModel  # over the candidates
     daily_vol: np.ndarray
+    w0: np.ndarray  # today's weights of the candidates
     compiled: CompiledProblem | None = None
     elastic: CompiledProblem | None = None
     screen_version: tuple[int, int] | None = None  # (screen, max_candidates) behind ``info``
-    w0: np.ndarray | None = None  # today's weights of the candidates
     alphas: dict[float, np.ndarray] = field(default_factory=dict)  # by information coefficient
 
     def problem(self, elastic: bool = False) -> CompiledProblem:
@@ -207,8 +213,9 @@ class RotationOptimizer:
     def set_screen(self, screen: ScreenResult) -> None:
         """Use a new screen over the same universe (after a filter or weight change).
 
-        The risk model is kept; candidate sets and compiled problems are rebuilt on the next
-        solve, since the candidates and their alphas may have changed.
+        The risk model is kept, and so is a compiled problem whose names are unchanged (every
+        universe up to ``FULL_FRAME_NAMES`` names): only the screen's scores, alphas and
+        buyable names are refreshed on the next solve.
         """
         if screen.universe_name != self.screen.universe_name:
             raise OptimizerError("A new screen must be over the same universe; build a new optimiser.")
@@ -240,17 +247,17 @@ class RotationOptimizer:
         if len(self.model_tickers) <= FULL_FRAME_NAMES:
             return self.model_tickers
         if max_candidates not in self._candidates:
-            ranked = self.screen.ranked.index
-            if max_candidates:
-                ranked = ranked[:max_candidates]
-            self._candidates[max_candidates] = pd.Index(ranked).append(self.held.difference(ranked))
+            best = self._best(max_candidates)
+            self._candidates[max_candidates] = best.append(self.held.difference(best))
         return self._candidates[max_candidates]
+
+    def _best(self, max_candidates: int) -> pd.Index:
+        """The names that pass the screen, best first (the first ``max_candidates`` when set)."""
+        ranked = self.screen.ranked.index
+        return ranked[:max_candidates] if max_candidates else ranked
 
     def _screen_columns(self, tickers: pd.Index, max_candidates: int) -> pd.DataFrame:
         """What the screen says of each name: scores, and whether it may be bought."""
-        ranked = self.screen.ranked.index
-        if max_candidates:
-            ranked = ranked[:max_candidates]
         table = self.screen.table
         return pd.DataFrame(
             {
@@ -258,7 +265,7 @@ class RotationOptimizer:
                 "fair_value": table["fair_value"].reindex(tickers),
                 "discount": table["discount"].reindex(tickers),
                 "quality": table["quality"].reindex(tickers),
-                "buyable": tickers.isin(ranked),
+                "buyable": tickers.isin(self._best(max_candidates)),
             },
             index=tickers,
         )
@@ -290,6 +297,7 @@ class RotationOptimizer:
         others = ~full.tickers.isin(tickers)
         bench_idio = float(np.sum(full.idio_var[others] * bench[others] ** 2))
         m = self.market.loc[tickers]
+        w0 = self.current_weights(tickers)
         info = pd.DataFrame(
             {
                 "name": m["name"],
@@ -320,9 +328,9 @@ class RotationOptimizer:
             impact=s.costs.impact,
             tracking_error=s.tracking_error.enabled,
             beta=s.beta.enabled,
-            traded_both_ways=(self.current_weights(tickers) != 0) | (not s.long_only),
+            traded_both_ways=(w0 != 0) | (not s.long_only),
         )
-        frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS))
+        frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS), w0)
         self._frames[key] = frame
         if len(self._frames) > 4:
             self._frames.popitem(last=False)
@@ -354,8 +362,6 @@ class RotationOptimizer:
         """Parameter values for ``s``, and which named constraint set each name's bounds."""
         info = frame.info
         n = len(frame.tickers)
-        if frame.w0 is None:
-            frame.w0 = self.current_weights(frame.tickers)
         w0 = frame.w0
         cap = s.max_weight.value if s.max_weight.enabled else LOOSE
         lower = np.full(n, 0.0 if s.long_only else -cap)

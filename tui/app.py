@@ -203,8 +203,7 @@ class RotationApp(App[None]):
         self.call_from_thread(self._loaded, bench, outcome)
 
     def _load_failed(self, message: str) -> None:
-        self.query_one("#universe-error", Static).update(message)
-        self.notify(message, severity="error", timeout=10)
+        self._universe_error(message)
         if self.bench is None and self.workspace_path:
             self.workspace_path = None
             self.load_workbench()
@@ -370,7 +369,11 @@ class RotationApp(App[None]):
                 values[widget.id[len(prefix):]] = widget.value  # type: ignore[attr-defined]
         return values
 
+    @on(Input.Changed, "#screen-form Input")
+    @on(Switch.Changed, "#screen-form Switch")
+    @on(Select.Changed, "#screen-form Select")
     def _screen_changed(self) -> None:
+        """Validate the screen form; on success re-rank with it (in a worker)."""
         from tui.forms import FieldError, screen_from_form
 
         if self._filling or self.bench is None:
@@ -388,12 +391,6 @@ class RotationApp(App[None]):
         self.query_one("#screen-error", Static).update("")
         if screen != self.bench.screen:  # mounting the form echoes its values: not a change
             self.apply_screen(screen)
-
-    @on(Input.Changed, "#screen-form Input")
-    @on(Switch.Changed, "#screen-form Switch")
-    @on(Select.Changed, "#screen-form Select")
-    def _screen_field(self) -> None:
-        self._screen_changed()
 
     @work(thread=True, exclusive=True, group="screen")
     def apply_screen(self, screen: Any, from_file: bool = False) -> None:
@@ -543,7 +540,7 @@ class RotationApp(App[None]):
     # ------------------------------------------------------------------ step 3
     def _fill_company(self) -> None:
         from screener import evidence
-        from tui.output import fmt_money, fmt_num, fmt_pct
+        from tui.output import fmt_money, fmt_num, fmt_pct, fmt_short
 
         b = self.bench
         if b is None or self.selected is None or self.selected not in b.result.table.index:
@@ -572,7 +569,7 @@ class RotationApp(App[None]):
         table.add_columns("Fair-value method", "Per share", "Key inputs")
         for key in fv["method_order"]:
             m = fv["methods"][key]
-            inputs = ", ".join(f"{k}={_short(v)}" for k, v in list(m["inputs"].items())[:3])
+            inputs = ", ".join(f"{k}={fmt_short(v)}" for k, v in list(m["inputs"].items())[:3])
             table.add_row(m["label"], fmt_num(m["value"]), inputs)
         table = self.query_one("#company-piotroski", DataTable)
         table.clear(columns=True)
@@ -637,15 +634,12 @@ class RotationApp(App[None]):
 
     @on(Input.Changed, "#constraints-form Input")
     @on(Switch.Changed, "#constraints-form Switch")
-    def _constraint_field(self) -> None:
-        self.constraints_changed()
-
-    def constraints_changed(self) -> bool:
+    def _constraints_changed(self) -> None:
         """Validate the constraint form; on success keep the settings and schedule a re-solve."""
         from tui.forms import FieldError, settings_from_form
 
         if self._filling or self.bench is None:
-            return False
+            return
         form = self.query_one("#constraints-form")
         for w in form.query(".invalid"):
             w.remove_class("invalid")
@@ -659,13 +653,12 @@ class RotationApp(App[None]):
             for w in form.query(f"#cerr-{_row_of(exc.field)}"):
                 w.update(exc.message)  # type: ignore[attr-defined]
             self.query_one("#constraints-error", Static).update(f"Not applied: {exc.message}")
-            return False
+            return
         self.query_one("#constraints-error", Static).update("")
         if settings == (self.pending_settings or self.bench.settings):
-            return False  # mounting the form echoes its values: not a change
+            return  # mounting the form echoes its values: not a change
         self.pending_settings = settings
         self.request_solve()
-        return True
 
     # ------------------------------------------------------------------ solving
     def request_solve(self) -> None:
@@ -721,8 +714,7 @@ class RotationApp(App[None]):
             f"expected alpha {fmt_pct(s['expected_alpha'], 2)} | volatility {fmt_pct(s['volatility'])} | "
             f"tracking error {fmt_pct(s['tracking_error'])} | beta {fmt_num(s['beta'])} | turnover {fmt_pct(s['turnover'])}{integer}"
         )
-        w = r.weights
-        held = w[(w["weight_after"].abs() > 1e-9) | (w["weight_before"].abs() > 1e-9)].sort_values("weight_after", ascending=False)
+        held = r.positions()
         table = self.query_one("#weights", DataTable)
         table.clear(columns=not table.columns)
         if not table.columns:
@@ -935,16 +927,6 @@ class RotationApp(App[None]):
     def _bench(self) -> Workbench:
         assert self.bench is not None, "the workbench is still loading"
         return self.bench
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, float):
-        if abs(v) >= 1e4:
-            from tui.output import fmt_money
-
-            return fmt_money(v)
-        return f"{v:.3g}"
-    return "-" if v is None else str(v)
 
 
 def _known(v: Any) -> bool:

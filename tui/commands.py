@@ -12,7 +12,7 @@ from optimizer.constraints import ConstraintError
 from optimizer.export import ExportError
 from optimizer.rotation import OptimizerError
 from screener.screens import ScreenError
-from tui.output import dumps, fmt_money, fmt_num, fmt_pct, jsonable, records, table
+from tui.output import dumps, fmt_money, fmt_num, fmt_pct, fmt_short, jsonable, records, table
 from universes.errors import UniverseError
 
 USER_ERRORS: tuple[type[Exception], ...] = (UniverseError, ScreenError, ConstraintError, OptimizerError, ExportError)
@@ -143,7 +143,7 @@ def render_card(card: dict[str, Any]) -> str:
     rows = []
     for key in fv["method_order"]:
         m = fv["methods"][key]
-        inputs = ", ".join(f"{k}={_short(v)}" for k, v in m["inputs"].items())
+        inputs = ", ".join(f"{k}={fmt_short(v)}" for k, v in m["inputs"].items())
         rows.append([m["label"], fmt_num(m["value"]), inputs])
     lines.append(table(rows, ["method", "per share", "inputs"], "lrl"))
     p = ev["piotroski"]
@@ -190,12 +190,6 @@ def render_card(card: dict[str, Any]) -> str:
         )
     )
     return "\n".join(lines)
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, float):
-        return fmt_money(v) if abs(v) >= 1e4 else f"{v:.3g}"
-    return str(v)
 
 
 SCREEN_TABLE = (

@@ -33,8 +33,7 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
 
 def result_document(result: Any, universe: Any) -> dict[str, Any]:
     """The JSON contract of ``rotation optimize``."""
-    w = result.weights
-    held = w[(w["weight_after"].abs() > 1e-9) | (w["weight_before"].abs() > 1e-9)].sort_values("weight_after", ascending=False)
+    held = result.positions()
     weights = held.reset_index(names="ticker")[["ticker", "name", "sector", "weight_before", "weight_after", "alpha", "composite", "binding"]]
     trades = result.trades.trades[["ticker", "side", "shares", "price", "notional", "est_cost", "reason", "name", "weight_before", "weight_after"]]
     integer = None

@@ -80,6 +80,13 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     return f"{100 * float(x):.{digits}f}%"
 
 
+def fmt_short(v: Any) -> str:
+    """A value in few characters: large amounts as 1.2M, small numbers to 3 digits, '-' for None."""
+    if isinstance(v, float):
+        return fmt_money(v) if abs(v) >= 1e4 else f"{v:.3g}"
+    return "-" if v is None else str(v)
+
+
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], align: str | None = None) -> str:
     """A fixed-width text table. ``align`` has one letter per column: l or r."""
     cells = [[str(c) for c in headers], *[["" if c is None else str(c) for c in r] for r in rows]]

@@ -199,7 +199,7 @@ class Workbench:
             self.optimizer = self._new_optimizer()
 
     def set_capital(self, capital: float) -> None:
-        """Cash to invest (on top of the holdings' cash when there are holdings)."""
+        """Cash to invest when starting from cash (with holdings, their own cash is used)."""
         if not capital > 0:
             raise OptimizerError("Capital must be a positive amount of USD.")
         with self._lock:
@@ -211,7 +211,6 @@ class Workbench:
         result = rescreen(self.result, screen, self.universe)
         with self._lock:
             self.screen, self.result = screen, result
-            self.screen_label = "edited in the app"
             self.optimizer.set_screen(result)
         return result
 
@@ -343,7 +342,6 @@ class Workbench:
             ignore_unknown=bool(ws.get("ignore_unknown", False)),
             capital=float(capital),
         )
-        bench.screen_label = f"from workspace {p.name}"
         bench.constraints_label = f"from workspace {p.name}"
         return bench
 
