@@ -64,6 +64,13 @@ class Universe:
         Daily history of these companies up to ``as_of``.
     notes : tuple of str
         What was left out and why.
+    reference_companies : pandas.DataFrame or None
+        Every usable company of the dataset on ``as_of`` (price, share count, fundamentals and
+        a plausible market cap), whatever universe rules say: the fixed peer set that relative
+        valuation compares a company with, so that a company's fair value does not depend on
+        which universe is screened.
+    reference_fundamentals : pandas.DataFrame or None
+        Their point-in-time fundamentals.
     """
 
     name: str
@@ -75,6 +82,8 @@ class Universe:
     fundamentals: pd.DataFrame = field(repr=False)
     prices: PriceHistory = field(repr=False)
     notes: tuple[str, ...] = ()
+    reference_companies: pd.DataFrame | None = field(default=None, repr=False)
+    reference_fundamentals: pd.DataFrame | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.companies)
@@ -99,6 +108,8 @@ class Universe:
             ),
             prices=self.prices.select(tickers),
             notes=self.notes,
+            reference_companies=self.reference_companies,
+            reference_fundamentals=self.reference_fundamentals,
         )
 
 
@@ -511,6 +522,7 @@ def load_universe(
             "(`rotation show TICKER` says which)."
         )
     members = everyone[usable & ~implausible]
+    reference = members
     for d in chain:
         if d.tickers_file is not None:
             listed = read_ticker_list(d.tickers_file, everyone)
@@ -536,6 +548,8 @@ def load_universe(
         fundamentals=fundamentals,
         prices=data.prices.select(tickers, until=when),
         notes=tuple(notes),
+        reference_companies=reference,
+        reference_fundamentals=pit[pit["ticker"].isin(reference.index)].reset_index(drop=True),
     )
 
 
