@@ -35,8 +35,10 @@ Steps, joins and decisions
    expenses and outflows are positive. Blank cells:
 
    * zero: interest expense (no interest line), income tax, R&D, dividends paid, capex, cash,
-     receivables, inventories, long-term investments, short- and long-term debt, PP&E (each is
-     blank when the company reports no such line);
+     receivables, inventories, long-term investments, short- and long-term debt, PP&E,
+     non-operating income, abnormal and extraordinary gains, treasury stock, non-cash items,
+     working-capital change, acquisitions, debt and equity issued (each is blank when the
+     company reports no such line);
    * revenue: blank becomes 0 when cost of revenue and gross profit are blank too (pre-revenue
      companies: SPACs, clinical-stage biotechs); otherwise gross profit + cost of revenue;
    * gross profit: revenue - cost of revenue when both exist, otherwise left missing (service
@@ -104,9 +106,14 @@ INCOME_MAP = {
     "Depreciation & Amortization": ("da_income", -1, "special"),
     "Operating Income (Loss)": ("operating_income", 1, "missing"),
     "Interest Expense, Net": ("interest_expense", -1, "zero"),
+    "Non-Operating Income (Loss)": ("non_operating_income", 1, "zero"),
+    "Abnormal Gains (Losses)": ("abnormal_gains", 1, "zero"),
     "Pretax Income (Loss)": ("pretax_income", 1, "missing"),
     "Income Tax (Expense) Benefit, Net": ("income_tax", -1, "zero"),
+    "Income (Loss) from Continuing Operations": ("income_continuing_ops", 1, "missing"),
+    "Net Extraordinary Gains (Losses)": ("extraordinary_gains", 1, "zero"),
     "Net Income": ("net_income", 1, "missing"),
+    "Net Income (Common)": ("net_income_common", 1, "missing"),
 }
 BALANCE_MAP = {
     "Cash, Cash Equivalents & Short Term Investments": ("cash", 1, "zero"),
@@ -121,14 +128,21 @@ BALANCE_MAP = {
     "Total Current Liabilities": ("current_liabilities", 1, "missing"),
     "Long Term Debt": ("long_term_debt", 1, "zero"),
     "Total Liabilities": ("total_liabilities", 1, "missing"),
+    "Share Capital & Additional Paid-In Capital": ("paid_in_capital", 1, "missing"),
+    "Treasury Stock": ("treasury_stock", -1, "zero"),
     "Retained Earnings": ("retained_earnings", 1, "missing"),
     "Total Equity": ("total_equity", 1, "missing"),
 }
 CASHFLOW_MAP = {
     "Depreciation & Amortization": ("da_cashflow", 1, "special"),
+    "Non-Cash Items": ("non_cash_items", 1, "zero"),
+    "Change in Working Capital": ("working_capital_change", 1, "zero"),
     "Net Cash from Operating Activities": ("operating_cash_flow", 1, "missing"),
     "Change in Fixed Assets & Intangibles": ("capex", -1, "zero"),
+    "Net Cash from Acquisitions & Divestitures": ("acquisitions", -1, "zero"),
     "Dividends Paid": ("dividends_paid", -1, "zero"),
+    "Cash from (Repayment of) Debt": ("net_debt_issued", 1, "zero"),
+    "Cash from (Repurchase of) Equity": ("net_equity_issued", 1, "zero"),
 }
 
 

@@ -9,7 +9,10 @@ Sign convention (one for every statement item, every source)
   ``operating_cash_flow`` and ``retained_earnings`` are negative for losses / outflows.
 * ``interest_expense`` is *net*: negative means net interest income (a cash-rich company).
 * ``capex`` is net investment in fixed assets and intangibles: negative when disposals exceed
-  purchases.
+  purchases; ``acquisitions`` likewise for businesses bought less businesses sold.
+* Flows that can go either way keep the sign of their cash effect: ``working_capital_change``,
+  ``net_debt_issued``, ``net_equity_issued`` (negative = cash out: working capital built up,
+  debt repaid, shares bought back).
 * Balance-sheet items are as reported at the fiscal year end (``period_end``).
 """
 
@@ -89,12 +92,22 @@ FUNDAMENTAL_FIELDS: tuple[Field, ...] = (
     Field("da", "usd", "Depreciation and amortisation (positive = expense)"),
     Field("operating_income", "usd", "Operating income (EBIT); negative = operating loss", True),
     Field("interest_expense", "usd", "Net interest expense; negative = net interest income"),
+    Field("non_operating_income", "usd", "Non-operating income; negative = loss"),
+    Field("abnormal_gains", "usd", "Unusual gains below operating income (impairments, disposals); negative = loss"),
     Field("pretax_income", "usd", "Pretax income; negative = loss"),
-    Field("income_tax", "usd", "Income tax expense (positive = expense)"),
-    Field("net_income", "usd", "Net income; negative = loss", True),
+    Field("income_tax", "usd", "Income tax expense (positive = expense; negative = tax benefit)"),
+    Field("income_continuing_ops", "usd", "Income from continuing operations (before minority interest); negative = loss"),
+    Field("extraordinary_gains", "usd", "Discontinued operations and extraordinary items, net; negative = loss"),
+    Field("net_income", "usd", "Net income attributable to the company's shareholders; negative = loss", True),
+    Field("net_income_common", "usd", "Net income available to common shareholders (after preferred dividends)"),
+    Field("non_cash_items", "usd", "Non-cash items added back in operating cash flow (stock compensation among them)"),
+    Field("working_capital_change", "usd", "Cash effect of working-capital changes (negative = cash absorbed)"),
     Field("operating_cash_flow", "usd", "Net cash from operating activities"),
     Field("capex", "usd", "Net capital expenditure (positive = cash spent)"),
+    Field("acquisitions", "usd", "Net cash spent on acquisitions less divestitures (positive = cash spent)"),
     Field("dividends_paid", "usd", "Dividends paid (positive = cash paid)"),
+    Field("net_debt_issued", "usd", "Debt issued less repaid (negative = net repayment)"),
+    Field("net_equity_issued", "usd", "Shares issued less repurchased (negative = net buybacks)"),
     Field("cash", "usd", "Cash, cash equivalents and short-term investments"),
     Field("receivables", "usd", "Accounts and notes receivable"),
     Field("inventory", "usd", "Inventories"),
@@ -107,6 +120,8 @@ FUNDAMENTAL_FIELDS: tuple[Field, ...] = (
     Field("short_term_debt", "usd", "Short-term debt"),
     Field("long_term_debt", "usd", "Long-term debt"),
     Field("total_liabilities", "usd", "Total liabilities"),
+    Field("paid_in_capital", "usd", "Share capital and additional paid-in capital"),
+    Field("treasury_stock", "usd", "Treasury stock at cost (positive = shares held back)"),
     Field("retained_earnings", "usd", "Retained earnings (accumulated deficit if negative)"),
     Field("total_equity", "usd", "Total equity; negative = liabilities exceed assets", True),
 )
