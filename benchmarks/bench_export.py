@@ -17,9 +17,8 @@ import pandas as pd
 from _common import machine, parser, report, summary, time_ms
 
 from optimizer import ConstraintSettings, Limit, RotationOptimizer
-from optimizer.export import export_rotation
 from screener import load_screen, run_screen
-from tui.workbench import export_context
+from tui.export import export_context, export_rotation
 from universes import load_universe
 
 ROWS = 3000

@@ -8,7 +8,15 @@ Pure computation on pandas/numpy (no UI). The API a notebook uses::
     result = opt.solve(settings)                   # compiles the problem once
     result = opt.solve(settings.change(risk_aversion=5.0))   # re-solves in milliseconds
     result.weights, result.trades.trades, result.constraints
+
+Settings (``optimizer.constraints``, ``optimizer.costs``) import without cvxpy; the solver
+parts load on first use, so that commands that only read settings start fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from optimizer.constraints import (
     ConstraintError,
@@ -19,8 +27,30 @@ from optimizer.constraints import (
     settings_to_toml,
 )
 from optimizer.costs import CostSettings
-from optimizer.diagnose import Conflict
-from optimizer.rotation import InfeasibleError, OptimizerError, RotationOptimizer, RotationResult
+
+if TYPE_CHECKING:
+    from optimizer.diagnose import Conflict
+    from optimizer.rotation import (
+        InfeasibleError,
+        OptimizerError,
+        RotationOptimizer,
+        RotationResult,
+    )
+
+_LAZY = {
+    "Conflict": "optimizer.diagnose",
+    "InfeasibleError": "optimizer.rotation",
+    "OptimizerError": "optimizer.rotation",
+    "RotationOptimizer": "optimizer.rotation",
+    "RotationResult": "optimizer.rotation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'optimizer' has no attribute {name!r}")
+
 
 __all__ = [
     "Conflict",

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.costs import CostSettings
+from universes.errors import UserError
 from universes.toml_io import read_toml, toml_key, toml_value
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "constraints.toml"
 RISK_MODELS = ("factor", "dense")
 
 
-class ConstraintError(ValueError):
+class ConstraintError(UserError):
     """A constraint setting is invalid (the message says which and why)."""
 
 

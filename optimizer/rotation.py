@@ -42,6 +42,7 @@ from optimizer.model import (
 )
 from optimizer.risk import TRADING_DAYS, RiskModel, estimate_factor_model, ledoit_wolf
 from optimizer.trades import TradeList, build_trades
+from universes.errors import UserError
 
 if TYPE_CHECKING:
     from screener import ScreenResult
@@ -59,7 +60,7 @@ def _first(duals: dict[str, np.ndarray], row: str) -> float | None:
     return float(duals[row][0]) if row in duals else None
 
 
-class OptimizerError(ValueError):
+class OptimizerError(UserError):
     """The optimisation cannot run as asked (the message says what to change)."""
 
 

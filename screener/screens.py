@@ -38,6 +38,7 @@ import pandas as pd
 
 from screener.fair_value import ValuationAssumptions
 from screener.ranking import FACTORS, MISSING_POLICIES, PEER_GROUPS
+from universes.errors import UserError
 from universes.files import atomic_write_text
 from universes.toml_io import read_toml, toml_value
 
@@ -62,7 +63,7 @@ TOP_KEYS = ("name", "description", "filters", "ranking", "weights", "assumptions
 RANKING_KEYS = ("peer_group", "missing")
 
 
-class ScreenError(ValueError):
+class ScreenError(UserError):
     """A screen file or setting is invalid; the message names it and lists the valid ones."""
 
 

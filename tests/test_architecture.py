@@ -33,7 +33,10 @@ def test_pure_packages_import_without_textual_or_openbb() -> None:
 def test_cli_start_and_every_non_refresh_command_module_avoid_openbb() -> None:
     code = (
         "import sys\n"
-        "import tui.cli, tui.commands, tui.output\n"
+        "import tui.cli, tui.output, tui.session, tui.export, tui.card\n"
+        "from tui.cli import COMMANDS\n"
+        "import importlib\n"
+        "for name in COMMANDS: importlib.import_module('tui.cli.' + name)\n"
         "assert 'openbb' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n"
     )
     done = run_python(code)
@@ -81,5 +84,24 @@ def test_app_start_imports_neither_pandas_nor_openbb() -> None:
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'cvxpy', 'openbb', 'openbb_core', 'scipy'))\n"
         "assert not heavy, heavy\n"
     )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+
+
+def test_reading_commands_do_not_load_the_solver() -> None:
+    """`screen`, `show` and `universes` only read: the session loads cvxpy on its first solve."""
+    code = (
+        "import sys\n"
+        "from tui.session import Session\n"
+        "s = Session()\n"
+        "s.company_card('MCFT')\n"
+        "assert 'cvxpy' not in sys.modules, 'cvxpy loaded'\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_session_core_imports_no_textual() -> None:
+    code = "import sys\nimport tui.session, tui.export\nassert 'textual' not in sys.modules\n"
     done = run_python(code)
     assert done.returncode == 0, done.stderr

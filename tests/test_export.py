@@ -14,9 +14,8 @@ import pytest
 from conftest import run_cli
 
 from optimizer import ConstraintSettings, RotationOptimizer
-from optimizer.export import BASKET_COLUMNS, ExportError, basket_path, export_rotation
 from screener import load_screen, run_screen
-from tui.workbench import export_context
+from tui.export import BASKET_COLUMNS, ExportError, basket_path, export_context, export_rotation
 from universes import DataFileError, load_universe, open_dataset
 from universes.holdings import read_holdings
 

@@ -17,7 +17,7 @@ import pytest
 from textual.widgets import DataTable, Input, Static, Switch
 
 from tui.app import RotationApp
-from tui.dialogs import ConfirmDialog, PathDialog
+from tui.app.dialogs import ChoiceDialog, ConfirmDialog, PathDialog
 
 pytestmark = pytest.mark.slow
 
@@ -50,18 +50,18 @@ async def answer_path_dialog(pilot, app: RotationApp, key: str, path: Path) -> N
 
 
 async def solved_after(pilot, app: RotationApp, before: int) -> None:
-    await wait_for(pilot, lambda: app.solves > before and app.bench is not None and app.bench.is_latest(app.last_outcome.request))
+    await wait_for(pilot, lambda: app.solves > before and app.session is not None and app.session.is_latest(app.last_outcome.request) and not app.busy)
 
 
 def sector_row(app: RotationApp, sector: str) -> int:
-    return app.sectors.index(sector)
+    return app.step("constraints").sectors.index(sector)
 
 
 async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> None:
     app = RotationApp()
     async with app.run_test(size=(110, 36)) as pilot:
         await wait_for(pilot, lambda: app.solves >= 1)
-        bench = app.bench
+        bench = app.session
         assert bench is not None and bench.portfolio is not None
         assert app.last_outcome.error == ""
 
@@ -78,37 +78,43 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         # Step 2: the ranked table, then search and sort.
         await pilot.press("2")
         table = app.query_one("#screen-table", DataTable)
-        assert table.row_count == len(bench.result.ranked)
+        assert table.row_count == len(bench.screened.ranked)
         await pilot.press("slash")
         await pilot.press(*"inc")
         await pilot.pause()
         shown = [table.get_row_at(i) for i in range(table.row_count)]
-        assert 0 < len(shown) < len(bench.result.ranked)
-        assert all("inc" in (row[1] + str(bench.result.table.loc[row[1], "name"])).lower() for row in shown)
+        assert 0 < len(shown) < len(bench.screened.ranked)
+        col = [c.key.value for c in table.ordered_columns].index("ticker")
+        assert all("inc" in (str(row[col]) + str(bench.screened.table.loc[str(row[col]), "name"])).lower() for row in shown)
         await pilot.press("escape")
         await pilot.pause()
-        assert table.row_count == len(bench.result.ranked)
+        assert table.row_count == len(bench.screened.ranked)
         app.query_one("#screen-table", DataTable).focus()
-        await pilot.press("s")  # sort by the next column: ticker
+        ticker_col = [c.key.value for c in table.ordered_columns].index("ticker")
+        await pilot.press("s")  # a menu of the columns: pick Ticker
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        choice = [k for k in app.step("screen").columns if k != "mark"].index("ticker")
+        await pilot.press("home", *["down"] * choice, "enter")
         await pilot.pause()
-        tickers = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        tickers = [str(table.get_row_at(i)[ticker_col]) for i in range(table.row_count)]
         assert tickers == sorted(tickers)
-        app.sort_column, app.sort_reverse = "ticker", True
-        await pilot.press("s", "s")  # score, then price / fair value
+        step = app.step("screen")
+        step.sort_by("price_to_fair_value")
         await pilot.pause()
-        assert app.sort_column == "price_to_fair_value"
-        ratios = bench.result.ranked.loc[[table.get_row_at(i)[1] for i in range(table.row_count)], "price_to_fair_value"]
+        assert step.sort_column == "price_to_fair_value"
+        ratios = bench.screened.ranked.loc[[str(table.get_row_at(i)[ticker_col]) for i in range(table.row_count)], "price_to_fair_value"]
         assert ratios.dropna().is_monotonic_increasing
 
         # Step 3: the evidence for the highlighted company.
         table.move_cursor(row=0)
         await pilot.press("3")
-        await pilot.pause()
+        await pilot.pause(0.5)
         head = str(app.query_one("#company-head", Static).render())
-        first = table.get_row_at(0)[1]
-        assert first in head and "fair value" in head
+        first = str(table.get_row_at(0)[ticker_col])
+        assert first in head
+        assert "Fair value" in str(app.query_one("#company-fv-head", Static).render())
         assert app.query_one("#company-piotroski", DataTable).row_count == 9
-        assert app.query_one("#company-fv", DataTable).row_count == 4
+        assert app.query_one("#company-fv", DataTable).row_count >= 4
 
         # Step 4: cap Technology at 5% and see the new portfolio respect it.
         await pilot.press("4")
@@ -145,11 +151,11 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         diagnosis = app.query_one("#diagnosis", Static)
         assert not diagnosis.has_class("hidden")
         text = str(diagnosis.render())
-        assert "anufacturing" in text and "last feasible portfolio" in text
+        assert "anufacturing" in text and "last feasible portfolio" in text and "earlier settings" in text
         kept = bench.portfolio  # the last feasible one (typing "1", "10" on the way solved too)
         assert kept is not None and kept.settings.manufacturing.min < 1.0
-        shown = kept.weights.query("weight_after.abs() > 1e-9 or weight_before.abs() > 1e-9")
-        assert app.query_one("#weights", DataTable).row_count == len(shown)
+        shown = kept.positions()
+        assert app.query_one("#weights", DataTable).row_count == len(shown) + 1  # and the cash row
 
         before = app.solves
         await type_into(pilot, app, "#c-manufacturing-min", "50")
@@ -184,9 +190,9 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         ws = tmp_path / "work.toml"
         await answer_path_dialog(pilot, app, "ctrl+s", ws)
         await wait_for(pilot, ws.exists)
-    from tui.workbench import Workbench
+    from tui.session import Session
 
-    reopened = Workbench.from_workspace(ws)
+    reopened = Session.from_workspace(ws)
     assert reopened.settings == bench.settings
     assert reopened.screen.filters == bench.screen.filters
     assert reopened.universe.name == bench.universe.name
@@ -196,16 +202,16 @@ async def test_screen_edits_rerank_and_bad_holdings_are_refused(tmp_path: Path) 
     app = RotationApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.solves >= 1)
-        bench = app.bench
+        bench = app.session
         assert bench is not None
         await pilot.press("2")
         assert app.query_one("#screen-form").has_class("hidden")  # 80 columns: table first
         await pilot.press("f")
-        passing = len(bench.result.ranked)
+        passing = len(bench.screened.ranked)
         before = app.solves
         await type_into(pilot, app, "#s-min_piotroski", "7")
         await solved_after(pilot, app, before)
-        ranked = bench.result.ranked
+        ranked = bench.screened.ranked
         assert 0 < len(ranked) < passing and (ranked["piotroski_f"] >= 7).all()
         assert app.query_one("#screen-table", DataTable).row_count == len(ranked)
         held = set(app.last_outcome.result.weights.query("weight_after > 1e-6").index)
@@ -250,9 +256,9 @@ async def test_switching_universe_and_opening_a_workspace_rebuild_every_step(tmp
     from textual.widgets import Select
 
     from optimizer import Range
-    from tui.workbench import Workbench
+    from tui.session import Session
 
-    saved = Workbench()
+    saved = Session()
     saved.solve(saved.settings.with_sector("Technology", Range(True, None, 0.12)))
     workspace = saved.save_workspace(tmp_path / "ws.toml")
 
@@ -262,18 +268,18 @@ async def test_switching_universe_and_opening_a_workspace_rebuild_every_step(tmp
         await pilot.press("1")
         before = app.solves
         app.query_one("#universe-select", Select).value = "us-small"  # as a pick from the list
-        await wait_for(pilot, lambda: app.bench.universe.name == "us-small" and app.solves > before)
+        await wait_for(pilot, lambda: app.session.universe.name == "us-small" and app.solves > before)
         assert app.last_outcome.result is not None
-        assert "us-small (1," in str(app.query_one("#status", Static).render())
-        assert app.query_one("#screen-table", DataTable).row_count == len(app.bench.result.ranked)
-        assert len(app.sectors) >= 10 and app.query_one("#constraints-form").query("Switch")
+        assert "us-small (1," in str(app.query_one("#status-main", Static).render())
+        assert app.query_one("#screen-table", DataTable).row_count == len(app.session.screened.ranked)
+        assert len(app.step("constraints").sectors) >= 10 and app.query_one("#constraints-form").query("Switch")
 
         await pilot.press("escape")
         await answer_path_dialog(pilot, app, "ctrl+o", workspace)
-        await wait_for(pilot, lambda: app.bench.universe.name == "us-small-manufacturing")
+        await wait_for(pilot, lambda: app.session.universe.name == "us-small-manufacturing")
         await pilot.pause(0.3)
-        assert app.bench.settings == saved.settings
-        i = app.sectors.index("Technology")
+        assert app.session.settings == saved.settings
+        i = app.step("constraints").sectors.index("Technology")
         assert app.query_one(f"#c-sector-{i}-max", Input).value == "12"
         assert app.query_one(f"#c-sector-{i}-on", Switch).value is True
         tech = app.last_outcome.result.sectors.set_index("sector").loc["Technology", "after"]
@@ -304,14 +310,14 @@ async def test_save_a_screen_and_open_it_again(tmp_path: Path) -> None:
         assert load_screen(target).filters["min_piotroski"] == 6
 
         await type_into(pilot, app, "#s-min_piotroski", "3")
-        await wait_for(pilot, lambda: app.bench.screen.filters.get("min_piotroski") == 3)
+        await wait_for(pilot, lambda: app.session.screen.filters.get("min_piotroski") == 3)
         await pilot.press("escape")
         before = app.solves
         app.action_open_screen()
         await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
         await type_into(pilot, app.screen, "#dialog-path", str(target))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.bench.screen.filters.get("min_piotroski") == 6 and app.solves > before)
+        await wait_for(pilot, lambda: app.session.screen.filters.get("min_piotroski") == 6 and app.solves > before)
         await pilot.pause(0.3)
         assert app.query_one("#s-min_piotroski", Input).value == "6"
-        assert (app.bench.result.ranked["piotroski_f"] >= 6).all()
+        assert (app.session.screened.ranked["piotroski_f"] >= 6).all()

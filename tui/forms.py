@@ -8,6 +8,7 @@ to mark and the reason to show beside it. Percentages are typed as percent (``5`
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,7 +136,29 @@ def form_from_settings(s: ConstraintSettings, sectors: list[str]) -> FormValues:
         v[f"sector-{i}-on"] = r.enabled
         v[f"sector-{i}-min"] = sector_field(i, "min", sector).text(r.min)
         v[f"sector-{i}-max"] = sector_field(i, "max", sector).text(r.max)
+    locks = [t for t in s.no_buy if t in s.no_sell]
+    v["locks"] = ", ".join(locks)
+    v["no_buy"] = ", ".join(t for t in s.no_buy if t not in locks)
+    v["no_sell"] = ", ".join(t for t in s.no_sell if t not in locks)
     return v
+
+
+#: The ticker-list fields of the constraint form: id -> label.
+TICKER_FIELDS = {"no_buy": "No-buy", "no_sell": "No-sell", "locks": "Locked (hold as is)"}
+
+
+def ticker_list(field: str, text: str, known: Collection[str] | None) -> tuple[str, ...]:
+    """Tickers typed as ``a, b c``: normalised, each one known (else a FieldError with close matches)."""
+    from universes.tickers import close_matches, normalize_ticker
+
+    tickers = tuple(dict.fromkeys(normalize_ticker(t) for t in text.replace(",", " ").split() if t.strip()))
+    if known is not None:
+        for t in tickers:
+            if t not in known:
+                hint = close_matches(t, known)
+                more = f" Did you mean {', '.join(hint)}?" if hint else ""
+                raise FieldError(field, f"{TICKER_FIELDS[field]}: {t} is not a ticker of the data.{more}")
+    return tickers
 
 
 def _range(values: FormValues, key: str, lo: NumberField, hi: NumberField) -> Range:
@@ -149,7 +172,7 @@ def _range(values: FormValues, key: str, lo: NumberField, hi: NumberField) -> Ra
 
 
 def settings_from_form(
-    base: ConstraintSettings, values: FormValues, sectors: list[str]
+    base: ConstraintSettings, values: FormValues, sectors: list[str], known: Collection[str] | None = None
 ) -> ConstraintSettings:
     """Settings from the constraint form (what the form does not show is kept from ``base``).
 
@@ -180,6 +203,10 @@ def settings_from_form(
         else:
             bounds.pop(sector, None)
     kw["sectors"] = bounds
+    if any(k in values for k in TICKER_FIELDS):
+        lists = {k: ticker_list(k, str(values.get(k, "")), known) for k in TICKER_FIELDS}
+        kw["no_buy"] = tuple(dict.fromkeys(lists["no_buy"] + lists["locks"]))
+        kw["no_sell"] = tuple(dict.fromkeys(lists["no_sell"] + lists["locks"]))
     if kw["min_position"].enabled and kw["max_weight"].enabled and kw["min_position"].value > kw["max_weight"].value:
         raise FieldError("min_position", "Min position: must not be above the name cap.")
     try:

@@ -39,8 +39,34 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def shortest_float(values: np.ndarray) -> np.ndarray:
+    """Values that came from single precision written as the short decimal they were.
+
+    Prices are stored as float32 (as the source gives them); widened to float64 they print as
+    ``21.200000762939453``. A value that a float32 holds exactly is replaced by the shortest
+    decimal that round-trips through float32 (``21.2``); other values are left as they are.
+    """
+    out = np.asarray(values, dtype=np.float64).copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        single = out.astype(np.float32)
+        exact = np.isfinite(out) & (single.astype(np.float64) == out) & (out != np.round(out))
+    for i in np.flatnonzero(exact):
+        out[i] = float(np.format_float_positional(single[i], unique=True))
+    return out
+
+
+def clean_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :func:`shortest_float` applied to every float column."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column].dtype):
+            out[column] = shortest_float(out[column].to_numpy())
+    return out
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as a list of JSON-ready row objects."""
+    """A DataFrame as a list of JSON-ready row objects (float32 noise removed)."""
+    frame = clean_floats(frame)
     return [
         jsonable(dict(zip(frame.columns, row, strict=True)))
         for row in frame.itertuples(index=False, name=None)

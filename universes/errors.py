@@ -1,9 +1,18 @@
-"""Errors a user can cause while choosing or supplying data."""
+"""Errors a user can cause: one base class for every package, and the data package's own kinds."""
 
 from __future__ import annotations
 
 
-class UniverseError(ValueError):
+class UserError(ValueError):
+    """Something the user named, typed or supplied cannot be used.
+
+    Every error a user can cause derives from this class (universes, screens, constraints, the
+    optimiser, exports, workspaces): the message says what is wrong, where, and what to do,
+    and the command line and the app show it as it is, never a traceback.
+    """
+
+
+class UniverseError(UserError):
     """A universe, ticker or data file the user named cannot be used.
 
     The message says what is wrong and what to do instead; command-line and TUI front ends show

@@ -41,11 +41,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from universes.errors import UserError
 from universes.files import atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
     from optimizer.rotation import RotationResult
     from screener import ScreenResult
+    from universes import Universe
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BASKET_COLUMNS = ("Action", "Quantity", "Symbol", "SecType", "Exchange", "Currency", "TimeInForce", "OrderType", "LmtPrice", "BasketTag")
@@ -58,7 +60,7 @@ NUM = "#,##0.00"
 NUM3 = "0.000"
 
 
-class ExportError(OSError):
+class ExportError(UserError):
     """The export cannot be written (the message says what to do); nothing was changed."""
 
 
@@ -77,6 +79,37 @@ class ExportContext:
     manifest: dict[str, Any] = field(default_factory=dict)
     generated_at: str = ""
     version: str = ""
+
+
+def tool_version() -> str:
+    """The installed version of the project (``dev`` when run from a source tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("smallcap-rotation")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def export_context(universe: Universe, screen_label: str, holdings_label: str, constraints_label: str) -> ExportContext:
+    """Provenance of an export: as-of date, universe, screen, holdings, constraints, dataset."""
+    from datetime import UTC, datetime
+
+    from universes.datasets import read_manifest
+
+    return ExportContext(
+        as_of=universe.as_of.date().isoformat(),
+        universe=universe.name,
+        universe_description=universe.description,
+        screen=screen_label,
+        holdings=holdings_label,
+        constraints=constraints_label,
+        provider=universe.provider,
+        dataset=universe.dataset,
+        manifest=read_manifest(universe.dataset),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        version=tool_version(),
+    )
 
 
 def neutralise(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""The app's state and forms without the app: validation reasons, workspaces, export safety."""
+"""The session core and the forms, without the app: validation reasons, workspaces, capital,
+export safety."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from tui.forms import (
     screen_from_form,
     settings_from_form,
 )
-from tui.workbench import USER_ERRORS, Workbench, WorkspaceError
+from tui.session import Session, WorkspaceError
+from universes.errors import UserError
 
 SECTORS = ["Industrials", "Technology", "Utilities"]
 
@@ -85,57 +87,57 @@ def test_screen_form_round_trip_and_refusals() -> None:
 
 
 @pytest.fixture(scope="module")
-def bench() -> Workbench:
-    return Workbench()
+def session() -> Session:
+    return Session()
 
 
-def test_workspace_round_trip_and_no_silent_overwrite(bench: Workbench, tmp_path: Path) -> None:
+def test_workspace_round_trip_and_no_silent_overwrite(session: Session, tmp_path: Path) -> None:
     holdings = tmp_path / "h.csv"
     holdings.write_text("ticker,shares\nMCFT,100\nCASH,1000\n")
-    bench.set_holdings(str(holdings))
-    settings = bench.settings.with_sector("Technology", Range(True, None, 0.1))
-    assert bench.solve(settings).result is not None
-    path = bench.save_workspace(tmp_path / "ws.toml")
-    with pytest.raises(USER_ERRORS, match="already exists"):
-        bench.save_workspace(path)
-    again = Workbench.from_workspace(path)
-    assert again.settings == bench.settings
-    assert again.screen == bench.screen
+    session.set_holdings(str(holdings))
+    settings = session.settings.with_sector("Technology", Range(True, None, 0.1))
+    assert session.solve(settings).result is not None
+    path = session.save_workspace(tmp_path / "ws.toml")
+    with pytest.raises(UserError, match="already exists"):
+        session.save_workspace(path)
+    again = Session.from_workspace(path)
+    assert again.settings == session.settings
+    assert again.screen == session.screen
     assert again.holdings is not None and again.holdings.shares["MCFT"] == 100
-    bench.set_holdings(None)
+    session.set_holdings(None)
 
 
 def test_bad_workspace_files_say_what_is_wrong(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(WorkspaceError, match="no such workspace"):
-        Workbench.from_workspace(missing)
+        Session.from_workspace(missing)
     broken = tmp_path / "broken.toml"
     broken.write_text("[workspace\n")
     with pytest.raises(WorkspaceError, match="not valid TOML"):
-        Workbench.from_workspace(broken)
+        Session.from_workspace(broken)
     odd = tmp_path / "odd.toml"
     odd.write_text('[workspace]\nuniverse = "us-small"\ncolour = "red"\n')
     with pytest.raises(WorkspaceError, match=r"workspace\.colour"):
-        Workbench.from_workspace(odd)
+        Session.from_workspace(odd)
     unknown = tmp_path / "unknown.toml"
     unknown.write_text('[workspace]\nuniverse = "us-tiny"\n')
-    with pytest.raises(USER_ERRORS, match="Valid names"):
-        Workbench.from_workspace(unknown)
+    with pytest.raises(UserError, match="Valid names"):
+        Session.from_workspace(unknown)
 
 
-def test_infeasible_solve_keeps_the_last_feasible_portfolio(bench: Workbench) -> None:
-    ok = bench.solve(ConstraintSettings())
+def test_infeasible_solve_keeps_the_last_feasible_portfolio(session: Session) -> None:
+    ok = session.solve(ConstraintSettings())
     assert ok.result is not None
-    bad = bench.solve(ConstraintSettings().change(manufacturing=Range(True, 0.99, None)))
+    bad = session.solve(ConstraintSettings().change(manufacturing=Range(True, 0.99, None)))
     assert bad.result is None and "anufacturing" in bad.error
-    assert bench.portfolio is ok.result
+    assert session.portfolio is ok.result
 
 
-def test_an_overtaken_request_never_replaces_a_newer_portfolio(bench: Workbench) -> None:
-    old = bench.next_request()
-    new = bench.next_request()
-    newer = bench.solve(ConstraintSettings().change(max_weight=Limit(True, 0.04)), new)
+def test_an_overtaken_request_never_replaces_a_newer_portfolio(session: Session) -> None:
+    old = session.next_request()
+    new = session.next_request()
+    newer = session.solve(ConstraintSettings().change(max_weight=Limit(True, 0.04)), new)
     assert newer.result is not None
-    stale = bench.solve(ConstraintSettings(), old)
+    stale = session.solve(ConstraintSettings(), old)
     assert stale.error == "superseded" and stale.result is None
-    assert bench.portfolio is newer.result and bench.settings.max_weight.value == 0.04
+    assert session.portfolio is newer.result and session.settings.max_weight.value == 0.04

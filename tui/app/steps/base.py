@@ -1,0 +1,62 @@
+"""What every step widget has: a way to show the session, and the widget that takes focus."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.containers import Container
+from textual.widget import Widget
+from textual.widgets import DataTable, Input
+
+if TYPE_CHECKING:
+    from tui.session import Session, SolveOutcome
+
+
+class Step(Container):
+    """One of the app's steps: it owns its layout and bindings and posts requests as messages.
+
+    The app calls :meth:`show_session` when the session was opened or its inputs changed,
+    and :meth:`show_outcome` after every solve; a step that is not on show may defer work
+    until it is (see :meth:`on_show_step`).
+    """
+
+    #: The widget (CSS selector) that takes focus when the step is shown.
+    PRIMARY: ClassVar[str] = ""
+
+    def show_session(self, session: Session) -> Awaitable[None] | None:
+        """Fill the step from the session (inputs changed); a step that rebuilds widgets returns
+        an awaitable (an ``async def``)."""
+        return None
+
+    def show_outcome(self, session: Session, outcome: SolveOutcome) -> None:
+        """Show what the latest solve produced."""
+
+    def on_show_step(self) -> None:
+        """Called when the step is shown (the app also focuses :attr:`PRIMARY`)."""
+
+    def primary(self) -> Widget | None:
+        """The widget to focus when the step is shown (None: nothing)."""
+        return self.query_one(self.PRIMARY) if self.PRIMARY else None
+
+
+def right(text: str) -> Text:
+    """A table cell aligned to the right (numbers)."""
+    return Text(text, justify="right")
+
+
+def fill_table(table: DataTable, columns: list[tuple[str, str, bool]], rows: list[tuple[object, ...]], keys: list[str] | None = None) -> None:
+    """Replace a table's columns and rows; ``columns`` are (key, label, right-aligned)."""
+    table.clear(columns=True)
+    for key, label, is_number in columns:
+        table.add_column(right(label) if is_number else label, key=key)
+    aligned = [i for i, (_, _, is_number) in enumerate(columns) if is_number]
+    for n, row in enumerate(rows):
+        cells = [right(str(c)) if i in aligned else c for i, c in enumerate(row)]
+        table.add_row(*cells, key=keys[n] if keys else None)
+
+
+def leave_field(widget: Input) -> None:
+    """Take focus off an input after Enter, so that the step keys work again at once."""
+    widget.screen.set_focus(None)

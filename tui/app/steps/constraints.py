@@ -1,0 +1,155 @@
+"""Step 4: every constraint with a switch and its values; a bad value is refused at its field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, Label, Static, Switch
+
+from tui.app.messages import EditsReset, SettingsEdited
+from tui.app.steps.base import Step
+
+if TYPE_CHECKING:
+    from tui.session import Session
+
+
+def _row_of(field_id: str) -> str:
+    """The constraint row a field belongs to (``sector-3-min`` -> ``sector-3``)."""
+    for suffix in ("-min", "-max", "-on"):
+        if field_id.endswith(suffix):
+            return field_id[: -len(suffix)]
+    return field_id
+
+
+class ConstraintsStep(Step):
+    """The constraint form; every valid change re-solves the portfolio (in the background)."""
+
+    PRIMARY: ClassVar[str] = "#constraints-form"
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [Binding("u", "undo", "Undo")]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sectors: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("", id="constraints-error", classes="error")
+            yield VerticalScroll(id="constraints-form", classes="form")
+            with Horizontal(classes="button-row"):
+                yield Button("Undo (u)", id="constraints-undo", compact=True)
+                yield Button("Shipped constraints", id="constraints-reset", compact=True)
+
+    async def show_session(self, session: Session) -> None:
+        from tui.forms import form_from_settings
+
+        sectors = sorted(set(session.universe.companies["sector"].dropna()) | set(session.settings.sectors))
+        if sectors != self.sectors or not self.query("#constraints-form Input"):
+            self.sectors = sectors
+            await self._build(session)
+        values = form_from_settings(session.settings, self.sectors)
+        form = self.query_one("#constraints-form")
+        with self.prevent(Input.Changed, Switch.Changed):
+            for widget in form.query("Input, Switch"):
+                key = (widget.id or "")[2:]
+                if key in values:
+                    widget.value = values[key]  # type: ignore[attr-defined]
+                widget.remove_class("invalid")
+        for w in form.query(".row-error"):
+            w.update("")  # type: ignore[attr-defined]
+        self.query_one("#constraints-error", Static).update("")
+
+    async def _build(self, session: Session) -> None:
+        from tui.forms import CONSTRAINT_FIELDS, TICKER_FIELDS, sector_field
+
+        f = CONSTRAINT_FIELDS
+
+        def row(key: str, label: str, inputs: Iterable[tuple[str, str]], switch: bool) -> Horizontal:
+            parts: list[Any] = [Switch(False, id=f"c-{key}-on")] if switch else [Static("", classes="switch-gap")]
+            parts.append(Label(label, classes="row-label"))
+            for fid, placeholder in inputs:
+                parts.append(Input(id=f"c-{fid}", placeholder=placeholder, classes="num"))
+            parts.append(Static("", id=f"cerr-{key}", classes="error row-error"))
+            return Horizontal(*parts, classes="constraint-row")
+
+        rows = [
+            row("risk_aversion", "Risk aversion", [("risk_aversion", "")], False),
+            row("cash_buffer", "Cash buffer %", [("cash_buffer", "")], False),
+            row("max_weight", "Name cap %", [("max_weight", "")], True),
+            row("manufacturing", "Manufacturing (SIC) %", [("manufacturing-min", "min"), ("manufacturing-max", "max")], True),
+        ]
+        rows += [
+            row(f"sector-{i}", f"{s[:21]} %", [(sector_field(i, 'min', s).id, "min"), (sector_field(i, 'max', s).id, "max")], True)
+            for i, s in enumerate(self.sectors)
+        ]
+        rows += [
+            row("turnover", "Turnover % (buys+sells)", [("turnover", "")], True),
+            row("adv", "Trade cap % of daily vol", [("adv", "")], True),
+            row("tracking_error", "Tracking error %", [("tracking_error", "")], True),
+            row("beta", "Beta", [("beta-min", "min"), ("beta-max", "max")], True),
+            row("max_names", "Max names", [("max_names", "")], True),
+            row("min_position", "Min position %", [("min_position", "")], True),
+            row("lot_size", f["lot_size"].label, [("lot_size", "")], False),
+            row("min_trade_usd", f["min_trade_usd"].label, [("min_trade_usd", "")], False),
+        ]
+        for key, text in TICKER_FIELDS.items():
+            rows.append(
+                Horizontal(
+                    Static("", classes="switch-gap"),
+                    Label(f"{text} tickers", classes="row-label"),
+                    Input(id=f"c-{key}", placeholder="e.g. MCFT, PLAB", classes="tickers"),
+                    Static("", id=f"cerr-{key}", classes="error row-error"),
+                    classes="constraint-row",
+                )
+            )
+        form = self.query_one("#constraints-form", VerticalScroll)
+        await form.remove_children()
+        await form.mount_all(rows)
+
+    def form_values(self) -> dict[str, Any]:
+        """Every field of the form by its key."""
+        values: dict[str, Any] = {}
+        for widget in self.query_one("#constraints-form").query("Input, Switch"):
+            if widget.id and widget.id.startswith("c-"):
+                values[widget.id[2:]] = widget.value  # type: ignore[attr-defined]
+        return values
+
+    @on(Input.Changed, "#constraints-form Input")
+    @on(Switch.Changed, "#constraints-form Switch")
+    def _edited(self) -> None:
+        from tui.forms import FieldError, settings_from_form
+
+        session = getattr(self.app, "session", None)
+        if session is None or not self.sectors:
+            return
+        form = self.query_one("#constraints-form")
+        for w in form.query(".invalid"):
+            w.remove_class("invalid")
+        for w in form.query(".row-error"):
+            w.update("")  # type: ignore[attr-defined]
+        known = session.universe.reference_companies.index if session.universe.reference_companies is not None else None
+        try:
+            settings = settings_from_form(session.settings, self.form_values(), self.sectors, known)
+        except FieldError as exc:
+            for w in form.query(f"#c-{exc.field}"):
+                w.add_class("invalid")
+            for w in form.query(f"#cerr-{_row_of(exc.field)}"):
+                w.update(exc.message)  # type: ignore[attr-defined]
+            self.query_one("#constraints-error", Static).update(f"Not applied: {exc.message}")
+            return
+        self.query_one("#constraints-error", Static).update("")
+        if settings != session.settings:
+            self.post_message(SettingsEdited(settings))
+
+    @on(Button.Pressed, "#constraints-undo")
+    def action_undo(self) -> None:
+        """Undo the last screen or constraint edit."""
+        self.post_message(EditsReset("undo"))
+
+    @on(Button.Pressed, "#constraints-reset")
+    def _reset(self) -> None:
+        self.post_message(EditsReset("constraints"))

@@ -1,0 +1,65 @@
+"""``rotation show TICKER``: one company's card: identity, market data, fundamentals, evidence."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tui.cli.common import add_command, emit, format_arg, open_session, screen_arg, universe_args
+
+CARD_KEYS = (
+    "ticker", "name", "cik", "exchange", "sector", "industry", "sic", "sic_source", "manufacturing",
+    "life_sciences", "price", "price_date", "shares", "market_cap", "adv_usd", "adv_shares",
+    "fiscal_year", "fundamentals_age_months", "market_cap_problem", "as_of", "universe",
+)  # fmt: skip
+
+
+def add_parser(sub: Any) -> None:
+    p = add_command(sub, "show", "a company card: identity, market data, fundamentals and the screen's evidence", run)
+    p.add_argument("ticker")
+    universe_args(p)
+    screen_arg(p)
+    format_arg(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.output import dumps, records
+
+    card = open_session(args).company_card(args.ticker)
+    if args.format == "json":
+        doc = {k: card.get(k) for k in CARD_KEYS}
+        doc["fundamentals"] = records(card["fundamentals"])
+        doc["evidence"] = card["evidence"]
+        doc["evidence_universe"] = card["universe"] if card["evidence"] is not None else None
+        doc["evidence_note"] = card["evidence_note"]
+        doc["failed_filters"] = card["failed_filters"]
+        emit(dumps(doc))
+    else:
+        emit(render_card(card))
+    return 0
+
+
+def render_card(card: dict[str, Any]) -> str:
+    """The company card as text."""
+    from tui import card as c
+    from tui.output import fmt_num, table
+
+    lines = c.identity_lines(card)
+    headers, rows = c.fundamentals_table(card)
+    if rows and len(headers) > 1:
+        lines += ["", table(rows, headers, "l" + "r" * (len(headers) - 1))]
+    ev = card.get("evidence")
+    if ev is None:
+        lines += ["", card.get("evidence_note") or ""]
+        return "\n".join(lines)
+    lines += ["", c.fair_value_headline(ev), table(c.fair_value_rows(ev), ["method", "per share", "inputs"], "lrl")]
+    p = ev["piotroski"]
+    lines += ["", f"Piotroski F = {p['score']} / 9 ({p['available']} of 9 signals computable)", table(c.piotroski_rows(ev), ["", "signal"])]
+    a = ev["altman"]
+    lines += ["", f"Altman {a['model']} = {fmt_num(a['z'])} ({a['zone']})", table(c.altman_rows(ev), ["component", "value", "weight", "points"], "lrrr")]
+    b = ev["beneish"]
+    lines += ["", f"Beneish M = {fmt_num(b['m_score'])} ({b['flag']})"]
+    lines.append("Ratios: " + ", ".join(f"{c.label(k)} {fmt_num(v)}" for k, v in ev["ratios"].items()))
+    s = ev["score"]
+    lines += ["", c.score_line(card), table(c.factor_rows(ev), ["factor", "value", "weight", f"pct ({s['peer_group']})", "points"], "lrrrr")]
+    return "\n".join(lines)
