@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 
 async def main() -> None:
     app = RotationApp()
-    async with app.run_test(size=(120, 34)) as pilot:  # noqa: SIM117
+    async with app.run_test(size=(120, 34)) as pilot:
         while app.solves == 0:
             await pilot.pause(0.1)
         for key, name in (("2", "screen"), ("3", "company"), ("5", "portfolio")):

@@ -6,11 +6,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
+from textual.widgets.data_table import ColumnKey
 
 from tui.app.messages import CompanyChosen, EditsReset, ScreenEdited
 from tui.app.steps.base import Step, right
@@ -199,17 +201,30 @@ class ScreenStep(Step):
 
     # ---------------------------------------------------------------- table
     def visible_rows(self, session: Session) -> pd.DataFrame:
-        """The ranked rows after search and sort."""
+        """The ranked rows that match the search, best first."""
         rows = session.screened.ranked
         if self.search_text:
             needle = self.search_text.lower()
             hit = rows.index.str.lower().str.contains(needle, regex=False) | rows["name"].fillna("").str.lower().str.contains(needle, regex=False)
             rows = rows[hit]
-        if self.sort_column not in ("rank", "mark") and self.sort_column in rows.columns:
-            rows = rows.sort_values(self.sort_column, ascending=not self.sort_reverse, na_position="last", kind="stable")
-        elif self.sort_reverse:
-            rows = rows.iloc[::-1]
         return rows
+
+    def _sort_table(self) -> None:
+        """Order the table's rows in place by :attr:`sort_column` (missing values last)."""
+        rows = self._rows
+        table = self.query_one("#screen-table", DataTable)
+        if rows is None or not len(rows):
+            return
+        column = self.sort_column if self.sort_column in rows.columns else "rank"
+        values = rows[column].to_dict()
+        reverse = self.sort_reverse
+
+        def key(ticker: Any) -> tuple[bool, Any]:
+            v = values.get(str(ticker))
+            missing = v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == '<NA>'
+            return (not missing if reverse else missing, 0 if missing else v)
+
+        table.sort("ticker", key=key, reverse=reverse)
 
     def marks(self, session: Session, tickers: pd.Index) -> list[str]:
         """'H' for names held today, 'P' for names in the target portfolio."""
@@ -236,17 +251,25 @@ class ScreenStep(Step):
         specs = [COLUMNS[k] for k in self.columns]
         for i, ticker in enumerate(rows.index):
             table.add_row(*(spec.cell(data[spec.key][i]) for spec in specs), key=str(ticker))
-        u = session.universe
-        search = f" | search {self.search_text!r}: {len(rows):,} rows" if self.search_text else ""
-        self.query_one("#screen-info", Static).update(
-            f"{session.screen.name} | {len(session.screened.ranked):,} of {len(u):,} pass | sorted by "
-            f"{COLUMNS[self.sort_column].label}{' (desc)' if self.sort_reverse else ''}{search}"
-        )
+        if self.sort_column != "rank" or self.sort_reverse:
+            self._sort_table()
+        self._info()
         if previous is not None and previous in rows.index:
             table.move_cursor(row=table.get_row_index(previous), animate=False)
         elif len(rows):
             self.selected = str(rows.index[0])
             self.post_message(CompanyChosen(self.selected))
+
+    def _info(self) -> None:
+        session = getattr(self.app, "session", None)
+        if session is None or self._rows is None:
+            return
+        u = session.universe
+        search = f" | search {self.search_text!r}: {len(self._rows):,} rows" if self.search_text else ""
+        self.query_one("#screen-info", Static).update(
+            f"{session.screen.name} | {len(session.screened.ranked):,} of {len(u):,} pass | sorted by "
+            f"{COLUMNS[self.sort_column].label}{' (desc)' if self.sort_reverse else ''}{search}"
+        )
 
     @on(DataTable.RowHighlighted, "#screen-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -271,9 +294,14 @@ class ScreenStep(Step):
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column, self.sort_reverse = column, COLUMNS[column].descending
-        session = getattr(self.app, "session", None)
-        if session is not None:
-            self.fill_table(session)
+        table = self.query_one("#screen-table", DataTable)
+        for key in self.columns:  # the arrow moves to the sorted column
+            col = COLUMNS[key]
+            arrow = (" v" if self.sort_reverse else " ^") if key == self.sort_column else ""
+            table.columns[ColumnKey(key)].label = right(col.label + arrow) if col.kind != "text" else Text(col.label + arrow)
+        self._sort_table()
+        table.refresh()
+        self._info()
 
     def action_sort(self) -> None:
         """Pick the column to sort by from a list."""

@@ -1,0 +1,43 @@
+"""Every step of the app as a picture, at 80x24 and 120x36 (pytest-textual-snapshot).
+
+A change to a step's layout shows as a failing snapshot with an HTML report of the difference;
+after checking the new pictures, accept them with ``pytest tests/test_app_snapshots.py
+--snapshot-update``. Timings are hidden (they vary from run to run) and toasts are cleared.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tui.app import RotationApp
+
+pytestmark = pytest.mark.slow
+
+STEPS = ("1", "2", "3", "4", "5", "6")
+SIZES = ((80, 24), (120, 36))
+
+
+def steady(key: str):
+    """Wait for the first portfolio, go to a step, and let it settle."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        start = time.monotonic()
+        while app.solves < 1 or app.busy:
+            if time.monotonic() - start > 120:
+                raise AssertionError("the app did not load")
+            await pilot.pause(0.1)
+        await pilot.press(key)
+        await pilot.pause(0.5)
+        app.clear_notifications()
+        await pilot.pause(0.3)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key", STEPS, ids=lambda k: f"step{k}")
+def test_step_snapshot(snap_compare, key: str, size: tuple[int, int]) -> None:
+    assert snap_compare(RotationApp(show_timings=False), terminal_size=size, run_before=steady(key))
