@@ -73,8 +73,9 @@ class PortfolioStep(Step):
         integer = ""
         if r.integer is not None and not r.integer.exact:
             integer = f" | max names/min position: {r.integer.names} names, {fmt_pct(r.integer.gap, 2)} below the relaxed optimum"
+        timing = f" {r.solve_ms:.0f} ms" if getattr(self.app, "show_timings", True) else ""
         self.query_one("#portfolio-stats", Static).update(
-            f"{label} | {r.solver} {r.solve_ms:.0f} ms | value {fmt_money(t.portfolio_value)} | {s['names']} names | "
+            f"{label} | {r.solver}{timing} | value {fmt_money(t.portfolio_value)} | {s['names']} names | "
             f"alpha {fmt_pct(s['expected_alpha'], 2)} | vol {fmt_pct(s['volatility'])} | TE {fmt_pct(s['tracking_error'])} | "
             f"beta {fmt_num(s['beta'])} | turnover {fmt_pct(s['turnover'])}{integer}"
         )
