@@ -58,12 +58,38 @@ def sector_row(app: RotationApp, sector: str) -> int:
 
 
 async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> None:
+    """A person's first session: universe, holdings, screen, constraints, infeasible, fixed,
+    exported, saved, reopened."""
+    holdings = tmp_path / "holdings.csv"
+    holdings.write_text("ticker,shares\nMCFT,300\nPLAB,200\nCASH,20000\n")
     app = RotationApp()
     async with app.run_test(size=(110, 36)) as pilot:
         await wait_for(pilot, lambda: app.solves >= 1)
         bench = app.session
         assert bench is not None and bench.portfolio is not None
         assert app.last_outcome.error == ""
+
+        # Step 1: another universe and back, then the holdings and new cash.
+        from textual.widgets import Select
+
+        await pilot.press("1")
+        before = app.solves
+        app.query_one("#universe-select", Select).value = "us-small"
+        await wait_for(pilot, lambda: app.session.universe.name == "us-small" and app.solves > before and not app.busy)
+        before = app.solves
+        app.query_one("#universe-select", Select).value = "us-small-manufacturing"
+        await wait_for(pilot, lambda: app.session.universe.name == "us-small-manufacturing" and app.solves > before and not app.busy)
+        before = app.solves
+        await type_into(pilot, app, "#holdings-path", str(holdings))
+        await pilot.press("enter")
+        await solved_after(pilot, app, before)
+        before = app.solves
+        await type_into(pilot, app, "#capital", "100k")
+        await pilot.press("enter")
+        await solved_after(pilot, app, before)
+        start = bench.holdings_summary
+        assert start.positions == 2 and start.cash == 20000 and start.new_cash == 100000
+        assert bench.portfolio.trades.portfolio_value == pytest.approx(start.total)
 
         for key, step in zip("123456", ("universe", "screen", "company", "constraints", "portfolio", "trades"), strict=True):
             await pilot.press(key)
@@ -186,16 +212,28 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         await pilot.press("y")
         await wait_for(pilot, lambda: out.stat().st_mtime_ns != stamp)
 
-        # Save the workspace and check it reopens to the same choices.
+        summary = pd.read_excel(out, sheet_name="Summary", header=None)
+        labels = dict(zip(summary[0].astype(str), summary[1], strict=False))
+        assert "holdings.csv" in str(labels["Holdings"]) and "new cash" in str(labels["Holdings"])
+        assert "changed in the app" in str(labels["Constraints"])
+
+        # Save the workspace, change something, and reopen it in the app.
         ws = tmp_path / "work.toml"
         await answer_path_dialog(pilot, app, "ctrl+s", ws)
         await wait_for(pilot, ws.exists)
-    from tui.session import Session
-
-    reopened = Session.from_workspace(ws)
-    assert reopened.settings == bench.settings
-    assert reopened.screen.filters == bench.screen.filters
-    assert reopened.universe.name == bench.universe.name
+        saved_settings, saved_filters = bench.settings, dict(bench.screen.filters)
+        await pilot.press("4")
+        await type_into(pilot, app, "#c-max_weight", "4")
+        await wait_for(pilot, lambda: app.session.settings.max_weight.value == pytest.approx(0.04) and not app.busy)
+        await pilot.press("escape")
+        await answer_path_dialog(pilot, app, "ctrl+o", ws)
+        await wait_for(pilot, lambda: app.session is not bench and app.session.latest is not None and not app.busy)
+        reopened = app.session
+        assert reopened.settings == saved_settings
+        assert reopened.screen.filters == saved_filters
+        assert reopened.holdings is not None and reopened.holdings.shares["MCFT"] == 300
+        assert reopened.capital == 100000
+        assert app.query_one("#c-max_weight", Input).value == "5"
 
 
 async def test_screen_edits_rerank_and_bad_holdings_are_refused(tmp_path: Path) -> None:

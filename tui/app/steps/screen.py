@@ -225,6 +225,8 @@ class ScreenStep(Step):
             return (not missing if reverse else missing, 0 if missing else v)
 
         table.sort("ticker", key=key, reverse=reverse)
+        if self.selected is not None and self.selected in values:  # the highlight follows the company
+            table.move_cursor(row=table.get_row_index(self.selected), animate=False)
 
     def marks(self, session: Session, tickers: pd.Index) -> list[str]:
         """'H' for names held today, 'P' for names in the target portfolio."""
