@@ -57,6 +57,37 @@ def fill_table(table: DataTable, columns: list[tuple[str, str, bool]], rows: lis
         table.add_row(*cells, key=keys[n] if keys else None)
 
 
+def cell_sort_key(cell: object) -> tuple[int, float | str]:
+    """Sort key of a displayed cell: numbers by value (``5.00%``, ``1.2M``, ``-3.1K``), text
+    alphabetically after them, blanks and ``-`` last."""
+    text = str(cell).strip().replace(",", "")
+    if text in ("", "-"):
+        return (2, "")
+    scale = {"%": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}.get(text[-1], 1.0)
+    number = text[:-1] if text[-1] in "%KMBT" else text
+    try:
+        return (0, float(number) * scale)
+    except ValueError:
+        return (1, text.lower())
+
+
+class SortableTables:
+    """Mixin for a step: a click on a column header sorts that table by it (again: reverses)."""
+
+    _sorted: dict[str, tuple[str, bool]]
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        table = event.data_table
+        if table.id is None or table.id == "screen-table":
+            return
+        sorted_by = getattr(self, "_sorted", {})
+        column = str(event.column_key.value)
+        reverse = sorted_by.get(table.id) == (column, False)
+        table.sort(event.column_key, key=cell_sort_key, reverse=reverse)
+        sorted_by[table.id] = (column, reverse)
+        self._sorted = sorted_by
+
+
 def leave_field(widget: Input) -> None:
     """Take focus off an input after Enter, so that the step keys work again at once."""
     widget.screen.set_focus(None)

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from tui.app.steps.base import Step, fill_table
+from tui.app.steps.base import SortableTables, Step, fill_table
 
 if TYPE_CHECKING:
     from tui.session import Session, SolveOutcome
@@ -35,7 +35,7 @@ def sector_rows(result: Any, width: int = 10) -> list[tuple[object, ...]]:
     return out
 
 
-class PortfolioStep(Step):
+class PortfolioStep(SortableTables, Step):
     """What the latest solve gives, or why it could not be solved."""
 
     PRIMARY: ClassVar[str] = "#weights"

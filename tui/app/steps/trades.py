@@ -8,13 +8,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Static
 
-from tui.app.steps.base import Step, fill_table
+from tui.app.steps.base import SortableTables, Step, fill_table
 
 if TYPE_CHECKING:
     from tui.session import Session, SolveOutcome
 
 
-class TradesStep(Step):
+class TradesStep(SortableTables, Step):
     """Trades with shares, prices, costs and reasons; marked when they belong to earlier settings."""
 
     PRIMARY: ClassVar[str] = "#trade-table"

@@ -72,6 +72,12 @@ class UniverseStep(Step):
             if start.unpriced:
                 lines.append(f"No price on {u.as_of.date()} (left out): {', '.join(start.unpriced)}")
             lines += [f"Note: {w}" for w in start.warnings]
+        keeps = [text for key, text in (("manufacturing", "manufacturers only"), ("exclude_life_sciences", "no pharma / biotech")) if session.screen.filters.get(key)]
+        if keeps and not session.universe.companies["manufacturing"].all():
+            lines.append(
+                f"[dim]Note: the screen keeps {' and '.join(keeps)} of this universe "
+                f"({len(session.screened.ranked):,} pass); switch those filters off in step 2 (f) to rank every company.[/dim]"
+            )
         self.query_one("#start-info", Static).update("\n".join(lines))
         with self.query_one("#ignore-unknown", Switch).prevent(Switch.Changed):
             self.query_one("#ignore-unknown", Switch).value = session.ignore_unknown
