@@ -112,24 +112,28 @@ class PriceHistory:
         import pyarrow.parquet as pq
 
         source = pq.ParquetFile(path, read_dictionary=["ticker"])
-        days: set[int] = set()
+        seen = np.zeros(0, dtype=bool)  # seen[d]: a session on day d (days since 1970)
         names: set[str] = set()
         for batch in source.iter_batches(
             batch_size=PRICE_BATCH_ROWS, columns=["ticker", "date"], use_threads=False
         ):
-            days.update(np.unique(_days(batch.column("date"))).tolist())
+            days = _days(batch.column("date"))
+            if len(days) and days.max() >= len(seen):
+                seen = np.concatenate([seen, np.zeros(days.max() + 1 - len(seen), dtype=bool)])
+            seen[days] = True
             codes = batch.column("ticker")
-            if isinstance(codes, pa.DictionaryArray):
-                used = pa.array(np.unique(codes.indices.to_numpy()))
-                names.update(str(t) for t in codes.dictionary.take(used).to_pylist())
-            else:
-                names.update(str(t) for t in pc.unique(codes).to_pylist())
-        dates_days = np.array(sorted(days), dtype=np.int64)
+            if not isinstance(codes, pa.DictionaryArray):
+                codes = pc.dictionary_encode(codes)
+            names.update(str(t) for t in codes.dictionary.to_pylist())
+        dates_days = np.flatnonzero(seen)
         tickers = pd.Index(sorted(names), name="ticker")
-        shape = (len(dates_days), len(tickers))
+        # Filled ticker by ticker (the file is sorted by ticker and date, so every write is
+        # sequential); the matrices handed out are the session x ticker transposes.
+        shape = (len(tickers), len(dates_days))
         close = np.full(shape, np.nan, dtype=np.float32)
         adj = np.full(shape, np.nan, dtype=np.float32)
         volume = np.full(shape, np.nan, dtype=np.float32)
+        flat_close, flat_adj, flat_volume = close.reshape(-1), adj.reshape(-1), volume.reshape(-1)
         for batch in source.iter_batches(
             batch_size=PRICE_BATCH_ROWS,
             columns=["ticker", "date", "close", "adj_factor", "volume"],
@@ -140,12 +144,13 @@ class PriceHistory:
                 codes = pc.dictionary_encode(codes)
             col = tickers.get_indexer(codes.dictionary.to_pylist())[codes.indices.to_numpy()]
             row = np.searchsorted(dates_days, _days(batch.column("date")))
+            at = col * shape[1] + row
             c = _floats(batch.column("close"))
-            close[row, col] = c
-            adj[row, col] = c * _floats(batch.column("adj_factor"))
-            volume[row, col] = _floats(batch.column("volume"))
-        dates = (dates_days.astype("datetime64[D]")).astype("datetime64[ns]")
-        return cls(dates, tickers, close, adj, volume)
+            flat_close[at] = c
+            flat_adj[at] = c * _floats(batch.column("adj_factor"))
+            flat_volume[at] = _floats(batch.column("volume"))
+        dates = dates_days.astype("datetime64[D]").astype("datetime64[ns]")
+        return cls(dates, tickers, close.T, adj.T, volume.T)
 
     def select(
         self, tickers: pd.Index | list[str], until: pd.Timestamp | None = None
