@@ -81,6 +81,7 @@ def test_as_of_dates_from_april_2019_load_quickly_enough_for_a_walk_forward() ->
     start = time.perf_counter()
     # The source's first fiscal years end in September 2019: an April 2019 universe loads, empty.
     assert len(load_universe("us-all", as_of="2019-04-05")) == 0
+    assert len(load_universe("us-all", as_of="2019-10-15")) == 2  # one fiscal year per company
     early = load_universe("us-all", as_of="2020-03-31")
     assert len(early) > 1500
     assert early.fundamentals["publish_date"].max() <= pd.Timestamp("2020-03-31")

@@ -359,6 +359,21 @@ def _scale(f: Columns, statement: str) -> np.ndarray:
         return _log10(np.nanmax(values, axis=1))
 
 
+def _row_nanmedian(a: np.ndarray) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN for an all-NaN row); faster than numpy's for the
+    few columns a company's fiscal years make."""
+    if a.shape[1] == 0:
+        return np.full(len(a), np.nan)
+    ordered = np.sort(a, axis=1)  # NaN sorts last
+    count = (~np.isnan(a)).sum(axis=1)
+    lo = np.clip((count - 1) // 2, 0, None)
+    hi = np.clip(count // 2, 0, None)
+    rows = np.arange(len(a))
+    with np.errstate(invalid="ignore"):
+        median = (ordered[rows, lo] + ordered[rows, hi]) / 2
+    return np.where(count > 0, median, np.nan)
+
+
 def _others_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Per row, the median of ``values`` over the other rows of the same group (NaN if none).
 
@@ -373,12 +388,9 @@ def _others_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     table = np.full((gid[-1] + 1, slot.max() + 1), np.nan)
     table[gid, slot] = values
     out = np.full(n, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        for j in range(table.shape[1]):
-            rest = np.delete(table, j, axis=1)
-            rows = slot == j
-            out[rows] = np.nanmedian(rest, axis=1)[gid[rows]]
+    for j in range(table.shape[1]):
+        rows = slot == j
+        out[rows] = _row_nanmedian(np.delete(table, j, axis=1))[gid[rows]]
     return out
 
 
@@ -393,14 +405,13 @@ def _others_near_median(values: np.ndarray, group: np.ndarray, tolerance: float 
     table = np.full((gid[-1] + 1, slot.max() + 1), np.nan)
     table[gid, slot] = values
     out = np.zeros(n, dtype=int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        for j in range(table.shape[1]):
-            rest = np.delete(table, j, axis=1)
-            median = np.nanmedian(rest, axis=1)
+    for j in range(table.shape[1]):
+        rest = np.delete(table, j, axis=1)
+        median = _row_nanmedian(rest)
+        with np.errstate(invalid="ignore"):
             near = (np.abs(rest - median[:, None]) < tolerance).sum(axis=1)
-            rows = slot == j
-            out[rows] = near[gid[rows]]
+        rows = slot == j
+        out[rows] = near[gid[rows]]
     return out
 
 
