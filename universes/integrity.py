@@ -9,9 +9,11 @@ with the numbers, and a short phrase in the company's ``data_flags``. A figure t
 made usable excludes the company, with the reason in ``excluded_reason``.
 
 Point in time: a check compares a fiscal year only with the company's other years published by
-the as-of date and with other companies on that date. The one exception is the table of
-corporate actions (``corporate_actions.toml``): public facts about splits made after the prices
-were collected, used because the source restated its share counts for them.
+the as-of date and with other companies on that date. Two sources of later public facts are
+used, for identity and share basis only, never for a figure: the table of corporate actions
+(``corporate_actions.toml``: splits made after the prices were collected, used because the
+source restated its share counts for them) and the SEC's current ticker file (the companies
+table's ``sec_*`` columns), to tell whose prices a ticker carries.
 
 The classes of problem (the ``check`` column):
 
