@@ -150,6 +150,7 @@ class PriceHistory:
             flat_adj[at] = c * _floats(batch.column("adj_factor"))
             flat_volume[at] = _floats(batch.column("volume"))
         dates = dates_days.astype("datetime64[D]").astype("datetime64[ns]")
+        pa.default_memory_pool().release_unused()  # hand the decoding buffers back to the system
         return cls(dates, tickers, close.T, adj.T, volume.T)
 
     def select(
@@ -196,8 +197,8 @@ class PriceHistory:
         """
         n = len(self.dates)
         keys, amounts = [], []
-        for start in range(0, len(self.tickers), 500):
-            block = slice(start, start + 500)
+        for start in range(0, len(self.tickers), 250):  # in blocks: small float64 temporaries
+            block = slice(start, start + 250)
             close = self.close[:, block].astype(np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
                 factor = self.adj_close[:, block].astype(np.float64) / close
@@ -291,6 +292,9 @@ def read_dataset_files(path: Path, name: str) -> Dataset:
     companies["industry"] = companies["industry"].fillna("Unclassified")
     companies = companies.set_index("ticker", drop=False).rename_axis(None)
     fundamentals = coerce(pd.read_parquet(path / "fundamentals.parquet"), FUNDAMENTAL_FIELDS)
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # the parquet decoding buffers are not needed
     return Dataset(name, path, manifest, companies, fundamentals)
 
 
