@@ -39,10 +39,10 @@ def run_cli(
 
 @pytest.fixture(scope="session")
 def snapshot_universes() -> dict[str, object]:
-    """The four built-in universes, loaded once."""
+    """The built-in universes, loaded once."""
     from universes import load_universe
 
     return {
         name: load_universe(name)
-        for name in ("us-all", "us-large", "us-small", "us-small-manufacturing")
+        for name in ("us-all", "us-eligible", "us-large", "us-small", "us-small-manufacturing")
     }

@@ -52,6 +52,10 @@ def yahoo_payloads(ticker: str) -> tuple[list[dict], list[dict], list[dict]]:
             "reconciled_depreciation": r.da, "operating_income": r.operating_income, "interest_expense": r.interest_expense,
             "pretax_income": r.pretax_income, "tax_provision": r.income_tax, "net_income": r.net_income,
             "basic_average_shares": r.shares_basic, "diluted_average_shares": r.shares_diluted,
+            "other_non_operating_income_expenses": r.non_operating_income, "total_unusual_items": r.abnormal_gains,
+            "net_income_continuous_operations": r.income_continuing_ops,
+            "net_income_discontinuous_operations": r.extraordinary_gains,
+            "net_income_common_stockholders": r.net_income_common,
         })
         balance.append({
             "period_ending": end, "cash_cash_equivalents_and_short_term_investments": r.cash, "receivables": r.receivables,
@@ -60,11 +64,14 @@ def yahoo_payloads(ticker: str) -> tuple[list[dict], list[dict], list[dict]]:
             "payables_and_accrued_expenses": r.payables, "current_liabilities": r.current_liabilities,
             "current_debt": r.short_term_debt, "long_term_debt": r.long_term_debt,
             "total_liabilities_net_minority_interest": r.total_liabilities, "retained_earnings": r.retained_earnings,
-            "stockholders_equity": r.total_equity,
+            "stockholders_equity": r.total_equity, "capital_stock": r.paid_in_capital,
+            "additional_paid_in_capital": 0.0, "treasury_stock": r.treasury_stock,
         })
         cash.append({
             "period_ending": end, "operating_cash_flow": r.operating_cash_flow, "capital_expenditure": -r.capex,
             "cash_dividends_paid": -r.dividends_paid, "depreciation_and_amortization": r.da,
+            "change_in_working_capital": r.working_capital_change, "net_business_purchase_and_sale": -r.acquisitions,
+            "net_issuance_payments_of_debt": r.net_debt_issued, "net_common_stock_issuance": r.net_equity_issued,
         })
     return income, balance, cash
 
@@ -118,10 +125,16 @@ def test_yfinance_statements_map_back_to_the_snapshot_figures(ticker: str) -> No
     for column in ("revenue", "cogs", "gross_profit", "sga", "operating_income", "interest_expense", "pretax_income",
                    "income_tax", "net_income", "shares_basic", "cash", "receivables", "inventory", "current_assets",
                    "ppe_net", "total_assets", "current_liabilities", "short_term_debt", "long_term_debt",
-                   "total_liabilities", "retained_earnings", "total_equity", "operating_cash_flow", "capex", "dividends_paid", "da"):
+                   "total_liabilities", "retained_earnings", "total_equity", "operating_cash_flow", "capex", "dividends_paid", "da",
+                   "non_operating_income", "abnormal_gains", "income_continuing_ops", "extraordinary_gains",
+                   "net_income_common", "paid_in_capital", "treasury_stock", "working_capital_change",
+                   "acquisitions", "net_debt_issued", "net_equity_issued"):
         a, b = got[column].to_numpy(float), want[column].to_numpy(float)
         both = ~np.isnan(b)
         assert np.allclose(np.abs(a[both]), np.abs(b[both]), rtol=1e-9), column
+    for column in ("acquisitions", "net_debt_issued", "net_equity_issued", "working_capital_change"):
+        a, b = got[column].to_numpy(float), want[column].to_numpy(float)
+        assert np.allclose(a, b, rtol=1e-9, equal_nan=True), column  # signs kept, not just magnitudes
     assert (got["capex"].dropna() >= 0).all() and (got["dividends_paid"].dropna() >= 0).all()
     assert (got["publish_date"] == got["period_end"] + pd.Timedelta(days=90)).all()
     assert "rnd" not in missing and "revenue" not in missing
@@ -183,6 +196,11 @@ def test_refresh_writes_a_universe_every_command_can_use(rotation_home: Path) ->
     assert manifest["failures"] == failures
     u = load_universe("live-test")
     assert sorted(u.tickers) == sorted(TICKERS)
+    # A refreshed dataset passes the same integrity layer: PLAB's minority holders are found in
+    # the statements Yahoo gives, as in the snapshot's.
+    assert "minority interest 37% of profit" in u.companies.loc["PLAB", "data_flags"]
+    plab = u.fundamentals[u.fundamentals["ticker"] == "PLAB"].set_index("fiscal_year")
+    assert plab.loc[2023, "parent_share"] == pytest.approx(125_485_000 / 199_634_000)
     snap = load_universe("us-all")
     for t in TICKERS:  # same price and, where SimFin's share count is the same, the same market cap
         assert u.companies.loc[t, "price"] == pytest.approx(snap.companies.loc[t, "price"])

@@ -34,9 +34,9 @@ def test_manifest_checksums_and_row_counts_match_the_files(manifest: dict) -> No
     assert set(manifest["sources"]) >= {"fundamentals", "sic", "prices"}
 
 
-def test_snapshot_is_well_under_25_mb() -> None:
+def test_snapshot_stays_under_30_mb() -> None:
     total = sum(p.stat().st_size for p in SNAPSHOT_DIR.iterdir())
-    assert total < 18e6, total
+    assert total < 30e6, total
 
 
 def test_tickers_are_unique_and_columns_complete(data) -> None:
@@ -59,12 +59,57 @@ def test_most_companies_have_three_or_more_fiscal_years(data) -> None:
     assert (years >= 3).mean() > 0.8
 
 
-def test_prices_cover_three_years_for_every_company(data) -> None:
+def test_prices_from_2019_for_every_listed_company(data) -> None:
     p = data.prices
-    assert p.dates.min() <= np.datetime64("2021-03-08")
-    assert set(p.tickers) == set(data.companies["ticker"])
+    assert p.dates.min() == np.datetime64("2019-01-02")
+    listed = data.companies[data.companies["listed"]]
+    assert set(p.tickers) == set(listed["ticker"])
     assert (p.close[~np.isnan(p.close)] > 0).all()
     assert (p.adj_close[~np.isnan(p.adj_close)] > 0).all()
+    # AAPL's first close in the raw file (2019-01-02), as traded: 157.92 before the 2020 4-for-1
+    # split, split-adjusted to 39.48.
+    assert p.series("AAPL", "close").iloc[0] == pytest.approx(39.48, abs=0.01)
+
+
+def test_price_file_is_compact(manifest: dict) -> None:
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(SNAPSHOT_DIR / "prices.parquet")
+    assert str(schema.field("close").type) == "float"
+    assert str(schema.field("adj_factor").type) == "float"
+    assert str(schema.field("date").type) == "date32[day]"
+    meta = pq.ParquetFile(SNAPSHOT_DIR / "prices.parquet").metadata
+    column = meta.row_group(0).column(0)
+    assert column.path_in_schema == "ticker" and "RLE_DICTIONARY" in str(column.encodings)
+    assert column.compression == "ZSTD"
+    assert manifest["price_window"] == ["2019-01-02", "2024-03-08"]
+
+
+def test_companies_that_stopped_trading_keep_their_last_figures(data, manifest: dict) -> None:
+    c = data.companies
+    gone = c[~c["listed"]]
+    assert len(gone) == manifest["counts"]["companies_not_listed"] > 500
+    assert not set(gone["ticker"]) & set(data.prices.tickers)
+    assert set(gone["ticker"]) <= set(data.fundamentals["ticker"])
+    assert "companies listed on 2024-03-08" in manifest["notes"]["survivorship"]
+    # CECO Environmental's statements sit under its pre-2023 ticker, which has no prices.
+    assert not c.loc["CECE", "listed"] and "CECO" in c.loc["CECE", "sec_tickers"]
+
+
+def test_profile_fields(data) -> None:
+    apple = data.companies.loc["AAPL"]
+    assert apple["fiscal_year_end_month"] == 9
+    assert apple["employees"] > 100_000
+    assert apple["cik"] == 320193 and apple["country"] == "US"
+    assert "personal computers" in data.profiles.loc["AAPL", "business_summary"]
+    assert data.companies.loc["LFMDP", "security_type"] == "preferred"
+
+
+def test_manifest_states_restatements_with_the_count(manifest: dict) -> None:
+    n = manifest["counts"]["restated_after_as_of"]
+    assert 1000 < n < manifest["counts"]["fundamental_rows"]
+    assert f"{n:,}" in manifest["notes"]["restatements"]
+    assert manifest["prices_collected"] == "2024-03-09"
 
 
 def test_one_sign_convention(data) -> None:

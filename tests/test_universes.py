@@ -10,22 +10,32 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from universes import UniverseError, find_company, load_universe, normalize_ticker
+from universes import UniverseError, find_company, load_universe, normalize_ticker, open_dataset
 from universes.errors import DataFileError
 
 
 def test_universe_counts_match_their_rules(snapshot_universes) -> None:
     everyone = snapshot_universes["us-all"].companies
     assert (everyone["fundamentals_age_months"] <= 18).all()
-    by_cap = everyone.sort_values(["market_cap", "ticker"], ascending=[False, True])
+
+    eligible = snapshot_universes["us-eligible"].companies
+    rules = (
+        (everyone["price"] >= 1.0)
+        & (everyone["market_cap"] >= 30e6)
+        & (everyone["exchange"] != "OTC").fillna(True)
+        & (everyone["security_type"] == "common")
+        & (everyone["country"].isna() | (everyone["country"] == "US"))
+    )
+    assert set(eligible.index) == set(everyone.index[rules])
+    by_cap = eligible.sort_values(["market_cap", "ticker"], ascending=[False, True])
 
     large = snapshot_universes["us-large"].companies
     assert set(large.index) == set(by_cap.index[:1000])
-
-    eligible = by_cap[by_cap["price"] >= 1.0]
     small = snapshot_universes["us-small"].companies
-    assert set(small.index) == set(eligible.index[1000:3000])
-    assert (small["price"] >= 1.0).all()
+    assert set(small.index) == set(by_cap.index[1000:3000])
+    assert small["market_cap"].max() <= large["market_cap"].min()
+    # Russell's eligibility floors: no micro caps below $30M, no penny stocks.
+    assert small["market_cap"].min() >= 30e6 and (small["price"] >= 1.0).all()
 
     manufacturing = snapshot_universes["us-small-manufacturing"].companies
     expected = small[small["manufacturing"] & ~small["life_sciences"]]
@@ -34,12 +44,54 @@ def test_universe_counts_match_their_rules(snapshot_universes) -> None:
     assert not manufacturing["sic"].astype(float).between(2833, 2836).any()
 
 
+def test_universe_notes_document_the_deviations_from_russell() -> None:
+    from universes import universe_notes
+
+    notes = " ".join(universe_notes("us-small"))
+    for words in ("$1.00", "$30 million", "banks", "banding", "float", "Nationality"):
+        assert words in notes, words
+    assert universe_notes("us-small") == universe_notes("us-large")
+    assert len(universe_notes("us-small-manufacturing")) > len(universe_notes("us-small"))
+
+
+def test_list_universes_reads_sizes_from_the_manifest_without_prices(snapshot_universes) -> None:
+    from universes import list_universes, open_dataset
+
+    data = open_dataset()
+    data.__dict__.pop("prices", None)  # forget the cached prices: listing must not need them
+    rows = {r["name"]: r for r in list_universes()}
+    assert "prices" not in data.__dict__
+    for name, u in snapshot_universes.items():
+        assert rows[name]["count"] == len(u), name
+        assert rows[name]["as_of"] == "2024-03-08"
+    assert any("banks" in n for n in rows["us-small"]["notes"])
+
+
 def test_market_data_is_consistent(snapshot_universes) -> None:
     c = snapshot_universes["us-all"].companies
     assert np.allclose(c["market_cap"], c["price"] * c["shares"])
     assert (c["adv_usd"] > 0).all()
-    assert (c["market_cap_problem"] == "").all()
+    assert (c["excluded_reason"] == "").all()
     assert (c["price_date"] <= pd.Timestamp("2024-03-08")).all()
+
+
+def test_as_of_dates_from_april_2019_load_quickly_enough_for_a_walk_forward() -> None:
+    import time
+
+    start = time.perf_counter()
+    # The source's first fiscal years end in September 2019: an April 2019 universe loads, empty.
+    assert len(load_universe("us-all", as_of="2019-04-05")) == 0
+    assert len(load_universe("us-all", as_of="2019-10-15")) == 2  # one fiscal year per company
+    early = load_universe("us-all", as_of="2020-03-31")
+    assert len(early) > 1500
+    assert early.fundamentals["publish_date"].max() <= pd.Timestamp("2020-03-31")
+    for month in pd.date_range("2020-06-30", "2024-02-29", freq="6ME"):
+        u = load_universe("us-small", as_of=month)
+        assert len(u) > 500 and u.prices.dates.max() <= np.datetime64(month)
+    # Eight loads; the suite's machine is slow and shared, so this only guards against minutes.
+    assert time.perf_counter() - start < 60
+    with pytest.raises(UniverseError, match="outside"):
+        load_universe("us-all", as_of="2019-03-01")
 
 
 def test_earlier_as_of_date_is_point_in_time() -> None:
@@ -184,15 +236,6 @@ def test_cli_bad_input_exits_non_zero_and_writes_nothing(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
 
 
-def test_share_counts_restated_for_later_splits_are_caught() -> None:
-    # SimFin's NVIDIA share count reflects the 10-for-1 split of June 2024; the prices do not.
-    company, _ = find_company("NVDA")
-    assert "10-for-1 split" in company["market_cap_problem"]
-    assert "NVDA" not in load_universe("us-all").tickers
-    apple, _ = find_company("AAPL")
-    assert apple["market_cap_problem"] == ""
-
-
 def test_dividends_per_share_from_prices() -> None:
     from universes import open_dataset
     from universes.loader import dividends_per_share
@@ -204,3 +247,100 @@ def test_dividends_per_share_from_prices() -> None:
         data.prices, pd.Index(["AAPL"]), pd.Series({"AAPL": pd.Timestamp("2023-09-30")})
     )
     assert dps["AAPL"] == pytest.approx(0.94, abs=0.005)
+
+
+def _user_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mine.csv"
+    path.write_text(text)
+    return path
+
+
+def test_user_file_publish_date_before_period_end_is_refused(tmp_path: Path) -> None:
+    path = _user_file(
+        tmp_path,
+        "ticker,fiscal_year,period_end,publish_date,net_income\nAAPL,2023,2023-09-30,2023-09-01,1e11\n",
+    )
+    with pytest.raises(DataFileError, match="before the period end") as err:
+        load_universe("us-all", fundamentals_file=path)
+    assert (err.value.row, err.value.column) == (2, "publish_date")
+
+
+def test_user_rows_published_later_keep_the_snapshot_years(tmp_path: Path) -> None:
+    path = _user_file(
+        tmp_path,
+        "ticker,fiscal_year,period_end,publish_date,net_income\nAAPL,2023,2023-09-30,2025-01-15,1e11\n",
+    )
+    u = load_universe("us-all", fundamentals_file=path)
+    apple = u.fundamentals[(u.fundamentals["ticker"] == "AAPL") & (u.fundamentals["fiscal_year"] == 2023)]
+    assert apple["net_income"].item() == 96_995_000_000
+    assert any("published after 2024-03-08 and are ignored" in n for n in u.notes)
+
+
+def test_a_partial_user_row_keeps_the_rest_of_the_year(tmp_path: Path) -> None:
+    path = _user_file(
+        tmp_path,
+        "ticker,fiscal_year,period_end,publish_date,net_income\nAAPL,2023,2023-09-30,2023-11-03,1e11\n",
+    )
+    u = load_universe("us-all", fundamentals_file=path)
+    apple = u.fundamentals[(u.fundamentals["ticker"] == "AAPL") & (u.fundamentals["fiscal_year"] == 2023)]
+    assert apple["net_income"].item() == 1e11
+    assert apple["revenue"].item() == 383_285_000_000 and apple["total_assets"].item() == 352_583_000_000
+    assert any("1 merged into the dataset's" in n for n in u.notes)
+    # `rotation show --fundamentals` shows the figures the screen computes from.
+    from universes import company_record
+
+    record = company_record("AAPL", fundamentals_file=path)
+    shown = record.fundamentals.set_index("fiscal_year")
+    assert shown.loc[2023, "net_income"] == 1e11 and shown.loc[2023, "revenue"] == 383_285_000_000
+    assert record.raw_fundamentals.set_index("fiscal_year").loc[2023, "net_income"] == 1e11
+
+
+def test_user_costs_entered_as_negative_numbers_are_refused(tmp_path: Path) -> None:
+    path = _user_file(
+        tmp_path,
+        "ticker,fiscal_year,period_end,publish_date,cogs\nAAPL,2023,2023-09-30,2023-11-03,-214137000000\n",
+    )
+    with pytest.raises(DataFileError, match="flip the sign") as err:
+        load_universe("us-all", fundamentals_file=path)
+    assert (err.value.row, err.value.column) == (2, "cogs")
+
+
+def test_a_new_user_year_needs_the_required_figures(tmp_path: Path) -> None:
+    path = _user_file(
+        tmp_path,
+        "ticker,fiscal_year,period_end,publish_date,revenue\nAAPL,2018,2018-09-29,2018-11-05,265595000000\n",
+    )
+    with pytest.raises(DataFileError, match="operating_income, net_income") as err:
+        load_universe("us-all", fundamentals_file=path)
+    assert err.value.row == 2
+
+
+def test_a_user_year_in_thousands_is_corrected_with_a_note(tmp_path: Path) -> None:
+    # Apple's FY2023 balance sheet typed in thousands of dollars (as many exports show it).
+    f = open_dataset().fundamentals
+    row = f[(f["ticker"] == "AAPL") & (f["fiscal_year"] == 2023)].copy()
+    from universes.integrity import BALANCE_ITEMS
+
+    for c in BALANCE_ITEMS:
+        row[c] = row[c] / 1000
+    path = tmp_path / "thousands.csv"
+    row.to_csv(path, index=False)
+    u = load_universe(str(_list(tmp_path, ["AAPL"])), fundamentals_file=path)
+    assert u.fundamentals.set_index("fiscal_year").loc[2023, "total_assets"] == pytest.approx(352_583_000_000)
+    assert any("AAPL FY2023 unit slip" in n for n in u.notes)
+
+
+def test_readme_worked_example_of_a_simfin_export_row(tmp_path: Path) -> None:
+    # The README's example: Photronics FY2023 from a SimFin-style export (costs negative, in USD),
+    # converted to this schema (costs positive) and given a later publish date than SimFin's.
+    path = _user_file(
+        tmp_path,
+        "ticker,fiscal_year,period_end,publish_date,revenue,cogs,operating_income,net_income,"
+        "income_continuing_ops,total_assets,total_equity,capex,dividends_paid\n"
+        "PLAB,2023,2023-10-31,2023-12-26,892076000,555914000,253050000,125485000,"
+        "199634000,1526221000,1275609000,131412000,0\n",
+    )
+    u = load_universe("us-all", fundamentals_file=path)
+    plab = u.fundamentals.set_index(["ticker", "fiscal_year"]).loc[("PLAB", 2023)]
+    assert plab["gross_profit"] == 336_162_000  # blank in the file: the snapshot's figure kept
+    assert plab["parent_share"] == pytest.approx(125_485_000 / 199_634_000)

@@ -5,25 +5,43 @@ The one way in is :func:`load_universe`::
     from universes import load_universe
     u = load_universe("us-small-manufacturing")          # as of the snapshot date
     u = load_universe("us-small", as_of="2023-06-30")    # an earlier date within the snapshot
-    u.companies, u.fundamentals, u.prices
+    u.companies, u.fundamentals, u.prices, u.integrity
+
+Every dataset passes through :mod:`universes.integrity` on its way: figures are corrected where
+the data allow it and flagged otherwise, with the evidence in ``Universe.integrity``
+(:func:`integrity_report` summarises it; :func:`company_record` gives one company's raw and
+corrected figures and why).
 """
 
 from universes.catalog import DEFAULT_UNIVERSE, universe_definitions
 from universes.datasets import PriceHistory, open_dataset
 from universes.errors import DataFileError, UniverseError
-from universes.loader import Universe, find_company, list_universes, load_universe
+from universes.integrity import integrity_report
+from universes.loader import (
+    CompanyRecord,
+    Universe,
+    company_record,
+    find_company,
+    list_universes,
+    load_universe,
+    universe_notes,
+)
 from universes.tickers import normalize_ticker
 
 __all__ = [
     "DEFAULT_UNIVERSE",
+    "CompanyRecord",
     "DataFileError",
     "PriceHistory",
     "Universe",
     "UniverseError",
+    "company_record",
     "find_company",
+    "integrity_report",
     "list_universes",
     "load_universe",
     "normalize_ticker",
     "open_dataset",
     "universe_definitions",
+    "universe_notes",
 ]

@@ -22,11 +22,14 @@ FILTER_KEYS = (
     "exclude_life_sciences",
     "sectors",
     "exchanges",
+    "exclude_exchanges",
     "sic_ranges",
+    "security_types",
+    "countries",
     "max_fundamentals_age_months",
 )
 SOURCE_KEYS = ("dataset", "base", "tickers_file")
-VALID_KEYS = ("description", *SOURCE_KEYS, *FILTER_KEYS, "rank_by", "rank")
+VALID_KEYS = ("description", *SOURCE_KEYS, *FILTER_KEYS, "rank_by", "rank", "notes")
 RANKABLE = ("market_cap", "adv_usd", "price")
 
 
@@ -52,6 +55,8 @@ class UniverseDefinition:
         Inclusive 1-based rank range to keep.
     origin : str
         The file the definition came from.
+    notes : tuple of str
+        Where the universe deviates from the rules it follows (printed by ``rotation universes``).
     """
 
     name: str
@@ -63,6 +68,7 @@ class UniverseDefinition:
     rank_by: str | None = None
     rank: tuple[int, int] | None = None
     origin: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def user_universes_file() -> Path:
@@ -105,6 +111,9 @@ def parse_definition(name: str, table: dict[str, Any], origin: str) -> UniverseD
     base = table.get("base")
     if "tickers_file" in table and base is None:
         base = "us-all"
+    notes = table.get("notes", [])
+    if not (isinstance(notes, list) and all(isinstance(n, str) for n in notes)):
+        raise UniverseError(f"{origin}: universe {name!r}: `notes` must be a list of strings.")
     return UniverseDefinition(
         name=name,
         description=str(table.get("description", "")),
@@ -115,6 +124,7 @@ def parse_definition(name: str, table: dict[str, Any], origin: str) -> UniverseD
         rank_by=rank_by,
         rank=rank,
         origin=origin,
+        notes=tuple(notes),
     )
 
 
@@ -125,8 +135,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UniverseError(f"{path}: not valid TOML ({exc}). Fix the file or remove it.") from exc
 
 
-def universe_definitions() -> dict[str, UniverseDefinition]:
+def universe_definitions(include_user: bool = True) -> dict[str, UniverseDefinition]:
     """Every known universe: built-in, the user's file, and one per refreshed dataset.
+
+    Parameters
+    ----------
+    include_user : bool
+        False for the shipped definitions only (what the snapshot's manifest describes).
 
     Raises
     ------
@@ -136,6 +151,8 @@ def universe_definitions() -> dict[str, UniverseDefinition]:
     defs: dict[str, UniverseDefinition] = {}
     for name, table in _read_toml(BUILTIN_FILE).items():
         defs[name] = parse_definition(name, table, str(BUILTIN_FILE))
+    if not include_user:
+        return defs
     for name in refreshed_dataset_names():
         manifest = read_manifest(name)
         provider = manifest.get("provider", "?")

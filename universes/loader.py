@@ -1,11 +1,21 @@
-"""Load a universe by name, point in time, as validated and typed frames."""
+"""Load a universe by name, point in time, through the integrity layer.
+
+:func:`point_in_time` is the one path from a dataset to usable figures on a date: the fiscal
+years published by then (and a user's own file merged in), checked and corrected by
+:mod:`universes.integrity`, with each company's market data. :func:`load_universe` applies a
+universe's rules to it; :func:`find_company` and :func:`company_record` give one company;
+:func:`list_universes` answers from the manifest without loading prices.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,10 +27,19 @@ from universes.catalog import (
     root_dataset,
     universe_definitions,
 )
-from universes.datasets import Dataset, PriceHistory, dataset_key, open_dataset
+from universes.datasets import Dataset, PriceHistory, dataset_key, open_dataset, read_manifest
 from universes.errors import DataFileError, UniverseError
 from universes.files import TABLE_SUFFIXES, check_cells, check_columns, find_column, read_table
-from universes.schema import FUNDAMENTAL_FIELDS, coerce, sic_flags
+from universes.integrity import (
+    NON_NEGATIVE,
+    Findings,
+    check_fundamentals,
+    check_market,
+    company_integrity,
+    data_flags,
+    findings_frame,
+)
+from universes.schema import FUNDAMENTAL_FIELDS, Field, coerce, sic_flags
 from universes.tickers import close_matches, normalize_tickers, unknown_ticker_message
 
 #: Sessions over which average daily volume is measured (about three months).
@@ -29,14 +48,13 @@ ADV_SESSIONS = 63
 MAX_PRICE_AGE_SESSIONS = 10
 #: At least this many sessions of history are needed before an as-of date.
 MIN_HISTORY_SESSIONS = ADV_SESSIONS
-#: Share-count plausibility (see :func:`share_count_problems`).
-MAX_DAILY_TURNOVER = 0.5
-MIN_DAILY_TURNOVER = 3e-4
-MAX_SHARE_JUMP = 20.0
-MIN_PRICE_TO_BOOK = 0.05
-#: Share-count / dividend-implied share-count ratios that betray a stock split (both ways).
-SPLIT_RATIOS = (1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 100)
-SPLIT_TOLERANCE = 0.03
+#: Identity columns of a fundamentals row; every other column may be left blank in a user file.
+ROW_KEYS = ("ticker", "fiscal_year", "period_end", "publish_date")
+#: A fiscal year a user file adds (not in the dataset) needs these.
+NEW_YEAR_REQUIRED = tuple(f.name for f in FUNDAMENTAL_FIELDS if f.required and f.name not in ROW_KEYS)
+
+def _empty_integrity() -> pd.DataFrame:
+    return findings_frame([])
 
 
 @dataclass(frozen=True)
@@ -56,21 +74,29 @@ class Universe:
         Data provider (``"snapshot"`` for the embedded data).
     companies : pandas.DataFrame
         One row per company, indexed by ticker: identity, SIC, sector, flags, price, shares,
-        market cap, ADV, latest fiscal year (see :mod:`universes.schema`).
+        market cap, ADV, latest fiscal year, ``fundamentals_age_months``, ``data_flags``
+        ('' when clean) and ``excluded_reason`` ('' for members; see :mod:`universes.schema`).
+        Share counts, market caps and SIC codes are the corrected ones.
     fundamentals : pandas.DataFrame
         Every fiscal year published on or before ``as_of`` for these companies, sorted by
-        ticker and fiscal year.
+        ticker and fiscal year, as corrected by :mod:`universes.integrity` (years it drops are
+        absent), with ``parent_share``.
     prices : PriceHistory
         Daily history of these companies up to ``as_of``.
     notes : tuple of str
-        What was left out and why.
+        What was left out and why, and what a user's fundamentals file changed.
     reference_companies : pandas.DataFrame or None
         Every usable company of the dataset on ``as_of`` (price, share count, fundamentals and
         a plausible market cap), whatever universe rules say: the fixed peer set that relative
         valuation compares a company with, so that a company's fair value does not depend on
-        which universe is screened.
+        which universe is screened. Corrected figures.
     reference_fundamentals : pandas.DataFrame or None
-        Their point-in-time fundamentals.
+        Their corrected point-in-time fundamentals.
+    integrity : pandas.DataFrame
+        One row per correction or flag (columns of ``universes.integrity.INTEGRITY_COLUMNS``:
+        ticker, fiscal_year, field, check, action, raw, corrected, evidence, flag) for the
+        members, and for the companies an integrity check excluded that the universe's other
+        rules would not have (so a front end can say why a company is missing).
     """
 
     name: str
@@ -84,6 +110,7 @@ class Universe:
     notes: tuple[str, ...] = ()
     reference_companies: pd.DataFrame | None = field(default=None, repr=False)
     reference_fundamentals: pd.DataFrame | None = field(default=None, repr=False)
+    integrity: pd.DataFrame = field(default_factory=_empty_integrity, repr=False)
 
     def __len__(self) -> int:
         return len(self.companies)
@@ -96,6 +123,7 @@ class Universe:
     def subset(self, tickers: list[str] | pd.Index, name: str | None = None) -> Universe:
         """The same universe restricted to ``tickers`` (which must all be members)."""
         tickers = pd.Index(tickers)
+        keep = self.integrity["ticker"].isin(tickers) | (self.integrity["action"] == "excluded")
         return Universe(
             name=name or self.name,
             description=self.description,
@@ -110,6 +138,7 @@ class Universe:
             notes=self.notes,
             reference_companies=self.reference_companies,
             reference_fundamentals=self.reference_fundamentals,
+            integrity=self.integrity[keep].reset_index(drop=True),
         )
 
 
@@ -120,9 +149,8 @@ def _resolve_as_of(data: Dataset, as_of: str | pd.Timestamp | None) -> pd.Timest
         when = pd.Timestamp(as_of).normalize()
     except (ValueError, TypeError) as exc:
         raise UniverseError(f"As-of date {as_of!r} is not a date; use YYYY-MM-DD.") from exc
-    first_usable = pd.Timestamp(
-        data.prices.dates[min(MIN_HISTORY_SESSIONS, len(data.prices.dates) - 1)]
-    )
+    dates = data.prices.dates
+    first_usable = pd.Timestamp(dates[min(MIN_HISTORY_SESSIONS, len(dates) - 1)])
     if when > data.as_of or when < first_usable:
         raise UniverseError(
             f"As-of date {when.date()} is outside the {data.name} dataset: use a date from "
@@ -131,34 +159,148 @@ def _resolve_as_of(data: Dataset, as_of: str | pd.Timestamp | None) -> pd.Timest
     return when
 
 
+# ----------------------------------------------------------------------------- point in time
+@dataclass(frozen=True)
+class PointInTime:
+    """Every company of a dataset on one date, after the integrity layer.
+
+    Attributes
+    ----------
+    companies : pandas.DataFrame
+        The dataset's companies with identity, market data (``universes.schema.MARKET_FIELDS``)
+        and corrected shares, market cap and SIC; ``excluded_reason`` is '' for the companies
+        a universe can use.
+    fundamentals : pandas.DataFrame
+        Corrected fiscal years published by the date, with ``parent_share``.
+    integrity : pandas.DataFrame
+        Every correction and flag (``universes.integrity.INTEGRITY_COLUMNS``).
+    notes : tuple of str
+        What a user's fundamentals file changed, for printing.
+    """
+
+    companies: pd.DataFrame
+    fundamentals: pd.DataFrame
+    integrity: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+    @property
+    def usable(self) -> pd.Series:
+        """Companies with a price, a share count, fundamentals and no exclusion."""
+        return self.companies["excluded_reason"] == ""
+
+
+def point_in_time(
+    data: Dataset, as_of: pd.Timestamp, extra: pd.DataFrame | None = None, source: str = ""
+) -> PointInTime:
+    """A dataset on ``as_of``: published fundamentals checked and corrected, market data joined.
+
+    Parameters
+    ----------
+    data : Dataset
+    as_of : pandas.Timestamp
+    extra : pandas.DataFrame, optional
+        Fiscal years from a user's file (:func:`read_fundamentals_file`): merged into the
+        dataset's (the file's non-blank cells win) when published by ``as_of``.
+    source : str
+        The file ``extra`` came from, for the notes.
+
+    Returns
+    -------
+    PointInTime
+    """
+    f = data.fundamentals
+    pit = f[f["publish_date"] <= as_of]
+    notes: list[str] = []
+    user_years: pd.DataFrame | None = None
+    if extra is not None:
+        pit, notes, user_years = merge_fundamentals(pit, extra, as_of, source)
+    checked = check_fundamentals(pit)
+    hist = data.prices
+    market = market_data(hist, as_of)
+    companies = data.companies.join(market.rename_axis(None))
+    ordered = checked.fundamentals.sort_values(["ticker", "fiscal_year"])
+    ends = {
+        when: rows.set_index("ticker")["period_end"]
+        for when, rows in (
+            ("latest", ordered.groupby("ticker", sort=False).tail(1)),
+            ("prior", ordered.groupby("ticker", sort=False).nth(-2)),
+        )
+    }
+    dps = pd.DataFrame(
+        {when: dividends_per_share(hist, companies.index, end) for when, end in ends.items()}
+    )
+    found = Findings()
+    companies, fundamentals = check_market(
+        companies, checked.fundamentals, as_of, dps, data.manifest, found
+    )
+    companies = companies.join(sic_flags(companies["sic"]))
+    findings = pd.concat([checked.findings, found.frame()], ignore_index=True)
+    findings = findings.sort_values(["ticker", "fiscal_year"], kind="stable", na_position="first")
+    findings = findings.reset_index(drop=True)
+    companies["data_flags"] = data_flags(companies.index, findings)
+    companies["excluded_reason"] = _missing_data_reason(companies, as_of).where(
+        lambda r: r != "", companies["excluded_reason"]
+    )
+    if user_years is not None:
+        notes += _user_file_findings(findings, user_years, source)
+    return PointInTime(companies, fundamentals.reset_index(drop=True), findings, tuple(notes))
+
+
+def _missing_data_reason(companies: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    reason = pd.Series("", index=companies.index, dtype="string")
+    no_shares = ~(companies["shares"] > 0)
+    no_years = companies["fiscal_year"].isna()
+    no_price = companies["price"].isna()
+    listed = companies["listed"] if "listed" in companies else pd.Series(True, index=companies.index)
+    reason = reason.mask(no_shares, "no share count in the latest fiscal year")
+    reason = reason.mask(no_years, f"no fiscal year published by {as_of.date()}")
+    reason = reason.mask(
+        no_price & listed,
+        f"no price on {as_of.date()} or in the {MAX_PRICE_AGE_SESSIONS} sessions before (not yet listed)",
+    )
+    reason = reason.mask(
+        no_price & ~listed,
+        "no prices: the company stopped trading (delisted or renamed) before the dataset's as-of "
+        "date, and the price file holds only companies listed then",
+    )
+    return reason
+
+
+@functools.lru_cache(maxsize=16)
+def _point_in_time_cached(key: tuple[str, str, float], as_of: pd.Timestamp) -> PointInTime:
+    return point_in_time(open_dataset(key[0]), as_of)
+
+
+def dataset_point_in_time(dataset: str, as_of: pd.Timestamp) -> PointInTime:
+    """:func:`point_in_time` of a named dataset, cached per date (until its files change)."""
+    return _point_in_time_cached(dataset_key(dataset), as_of)
+
+
 def market_frame(dataset: str, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every company of a dataset with its market data as of a date, and the point-in-time fundamentals.
+
+    Both after the integrity layer: corrected share counts, market caps, SIC codes and figures
+    (the raw ones are in the ``raw`` column of :attr:`PointInTime.integrity`).
 
     Returns
     -------
     companies : pandas.DataFrame
-        The dataset's companies with the columns of ``universes.schema.MARKET_FIELDS`` and
-        ``fundamentals_age_months``; companies without a price or fundamentals on that date
-        have missing values there.
+        The dataset's companies with the columns of ``universes.schema.MARKET_FIELDS``;
+        companies without a price or fundamentals on that date have missing values there and
+        an ``excluded_reason``.
     fundamentals : pandas.DataFrame
-        Fiscal years published on or before ``as_of``.
+        Corrected fiscal years published on or before ``as_of``.
     """
-    return _market_frame_cached(dataset_key(dataset), as_of)
+    pit = dataset_point_in_time(dataset, as_of)
+    return pit.companies, pit.fundamentals
 
 
-@functools.lru_cache(maxsize=16)
-def _market_frame_cached(
-    key: tuple[str, str, float], as_of: pd.Timestamp
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    data = open_dataset(key[0])
-    f = data.fundamentals
-    pit = (
-        f[f["publish_date"] <= as_of].sort_values(["ticker", "fiscal_year"]).reset_index(drop=True)
-    )
-
-    hist = data.prices
+def market_data(hist: PriceHistory, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Price (last session within ``MAX_PRICE_AGE_SESSIONS``), its date, 63-session ADV and the
+    ticker's first session in the price history."""
     upto = int(np.searchsorted(hist.dates, np.datetime64(as_of, "ns"), side="right"))
-    recent_close = hist.close[max(0, upto - MAX_PRICE_AGE_SESSIONS) : upto]
+    first = max(0, upto - MAX_PRICE_AGE_SESSIONS)
+    recent_close = hist.close[first:upto]
     has_price = ~np.isnan(recent_close)
     last_row = np.where(
         has_price.any(axis=0), recent_close.shape[0] - 1 - np.argmax(has_price[::-1], axis=0), -1
@@ -166,23 +308,25 @@ def _market_frame_cached(
     cols = np.arange(recent_close.shape[1])
     price = np.where(last_row >= 0, recent_close[np.maximum(last_row, 0), cols], np.nan)
     price_date = np.where(
-        last_row >= 0,
-        hist.dates[max(0, upto - MAX_PRICE_AGE_SESSIONS) + np.maximum(last_row, 0)],
-        np.datetime64("NaT"),
+        last_row >= 0, hist.dates[first + np.maximum(last_row, 0)], np.datetime64("NaT")
     )
     window = slice(max(0, upto - ADV_SESSIONS), upto)
+    close = hist.close[window].astype(np.float64)
+    volume = hist.volume[window].astype(np.float64)
     with warnings.catch_warnings():  # "mean of empty slice": no trades in the window -> NaN
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        adv_usd = np.nanmean(hist.close[window] * hist.volume[window], axis=0)
-        adv_shares = np.nanmean(hist.volume[window], axis=0)
-    market = pd.DataFrame(
-        {"price": price, "price_date": price_date, "adv_usd": adv_usd, "adv_shares": adv_shares},
+        adv_usd = np.nanmean(close * volume, axis=0)
+        adv_shares = np.nanmean(volume, axis=0)
+    return pd.DataFrame(
+        {
+            "price": price.astype(np.float64),
+            "price_date": price_date,
+            "adv_usd": adv_usd,
+            "adv_shares": adv_shares,
+            "first_price_date": hist.first_dates,
+        },
         index=hist.tickers,
     )
-
-    companies = data.companies.join(sic_flags(data.companies["sic"]))
-    companies = companies.join(market.rename_axis(None))
-    return add_fundamental_columns(companies, pit, as_of, hist), pit
 
 
 def dividends_per_share(hist: PriceHistory, tickers: pd.Index, period_end: pd.Series) -> pd.Series:
@@ -190,13 +334,10 @@ def dividends_per_share(hist: PriceHistory, tickers: pd.Index, period_end: pd.Se
 
     Yahoo's adjusted close falls by the factor ``1 - D / close`` on each ex-dividend date, so
     ``D = previous close x (1 - previous factor / factor)``; the result is in the price file's
-    share units.
+    share units. NaN where the ticker has no prices or the year is not covered by them.
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = hist.adj_close / hist.close
-        step = factor[:-1] / factor[1:]
-        paid = np.where(step < 1 - 1e-5, hist.close[:-1] * (1 - step), 0.0)
-    cum = np.vstack([np.zeros((1, paid.shape[1])), np.cumsum(np.nan_to_num(paid), axis=0)])
+    keys, cum = hist.dividend_events
+    n = len(hist.dates)
     col = hist.tickers.get_indexer(tickers)
     ends = period_end.reindex(tickers).to_numpy().astype("datetime64[ns]")
     known = (col >= 0) & ~np.isnat(ends)
@@ -206,127 +347,16 @@ def dividends_per_share(hist: PriceHistory, tickers: pd.Index, period_end: pd.Se
     )
     inside = (start_row >= 0) & (end_row >= 0)
     out = np.full(len(tickers), np.nan)
-    rows_known = np.flatnonzero(known)[inside]
-    cols_known = col[known][inside]
-    out[rows_known] = cum[end_row[inside], cols_known] - cum[start_row[inside], cols_known]
+    c = col[known][inside]
+    lo = np.searchsorted(keys, c * n + start_row[inside], side="right")
+    hi = np.searchsorted(keys, c * n + end_row[inside], side="right")
+    out[np.flatnonzero(known)[inside]] = cum[hi] - cum[lo]
     return pd.Series(out, index=tickers)
 
 
-def add_fundamental_columns(
-    companies: pd.DataFrame, pit: pd.DataFrame, as_of: pd.Timestamp, hist: PriceHistory
-) -> pd.DataFrame:
-    """Shares, market cap, latest fiscal year, its age and the market-cap checks."""
-    out = companies.copy()
-    ordered = pit.sort_values(["ticker", "fiscal_year"])
-    latest = ordered.groupby("ticker", sort=False).tail(1).set_index("ticker").reindex(out.index)
-    prior = ordered.groupby("ticker", sort=False).nth(-2).set_index("ticker").reindex(out.index)
-    shares = latest["shares_basic"].where(latest["shares_basic"] > 0, latest["shares_diluted"])
-    prior_shares = prior["shares_basic"].where(prior["shares_basic"] > 0, prior["shares_diluted"])
-    out["shares"] = shares
-    out["market_cap"] = out["price"] * out["shares"]
-    out["fiscal_year"] = latest["fiscal_year"].astype("Int64")
-    out["fundamentals_age_months"] = (as_of - latest["period_end"]).dt.days / 30.4375
-    dps = dividends_per_share(hist, out.index, latest["period_end"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dividend_shares = (latest["dividends_paid"] / dps.where(dps > 0)).where(
-            latest["dividends_paid"] > 0
-        )
-    out["market_cap_problem"] = market_cap_problems(
-        out["market_cap"],
-        shares,
-        prior_shares,
-        out["adv_shares"],
-        latest["total_equity"],
-        dividend_shares,
-    )
-    return out
-
-
-def split_ratio(shares: pd.Series, dividend_shares: pd.Series) -> pd.Series:
-    """The stock split (k, or 1/k for a reverse split) that ``shares / dividend_shares`` matches
-    within ``SPLIT_TOLERANCE``; NaN when it matches none."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (shares / dividend_shares).to_numpy(float)
-    candidates = np.array([*SPLIT_RATIOS, *(1 / r for r in SPLIT_RATIOS)])
-    rel = np.abs(ratio[:, None] / candidates[None, :] - 1)
-    rel = np.where(np.isnan(rel), np.inf, rel)
-    best = rel.argmin(axis=1)
-    match = rel[np.arange(len(ratio)), best] <= SPLIT_TOLERANCE
-    return pd.Series(np.where(match, candidates[best], np.nan), index=shares.index)
-
-
-def _split_text(k: float) -> str:
-    return f"{k:g}-for-1 split" if k >= 1 else f"1-for-{1 / k:g} reverse split"
-
-
-def market_cap_problems(
-    market_cap: pd.Series,
-    shares: pd.Series,
-    prior_shares: pd.Series,
-    adv_shares: pd.Series,
-    equity: pd.Series,
-    dividend_shares: pd.Series,
-) -> pd.Series:
-    """Why a company's market cap cannot be trusted ('' when it can).
-
-    SimFin's share counts carry unit slips (a year reported in thousands) and are restated for
-    splits made after the as-of date (SimFin was collected in 2025), while the prices are not;
-    some listings are ADRs, preferred shares or units whose price is not per common share; a
-    few statements are in the wrong unit. Each makes the market cap wrong by a factor of 1.5 to
-    1,000,000. Five checks against other real data catch what they can:
-
-    * dividends paid in the fiscal year / dividends per share read off the prices (see
-      :func:`dividends_per_share`) gives the share count the dividends imply; when the reported
-      count is a stock-split multiple of it (2x, 10x, 1/20, ... within 3%), the count was
-      restated for a split the prices do not reflect;
-    * the average daily volume of the last 63 sessions exceeds half of all shares
-      (``MAX_DAILY_TURNOVER``): too few shares;
-    * it is below 3 in 10,000 shares a day (``MIN_DAILY_TURNOVER``, under 8% a year): too many
-      shares for the traded line (ADRs, preferreds, units, later splits), or a listing too thin
-      to trade;
-    * the share count changed more than 20-fold from the prior fiscal year (``MAX_SHARE_JUMP``);
-    * the market cap is below 5% of positive book equity (``MIN_PRICE_TO_BOOK``): too few
-      shares, or statements in the wrong unit.
-
-    Splits after the as-of date by companies that pay no dividend and trade normally (for
-    example SMCI, ANET) cannot be detected from these data and remain.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        turnover = adv_shares / shares
-        jump = shares / prior_shares
-        price_to_book = market_cap / equity.where(equity > 0)
-    split = split_ratio(shares, dividend_shares)
-    split_text = pd.Series(
-        [
-            f"share count matches a {_split_text(k)} the prices do not reflect (dividends per share vs dividends paid)"
-            if np.isfinite(k)
-            else ""
-            for k in split
-        ],
-        index=shares.index,
-    )
-    problem = np.select(
-        [
-            split.notna() & (split != 1),
-            turnover > MAX_DAILY_TURNOVER,
-            turnover < MIN_DAILY_TURNOVER,
-            (jump > MAX_SHARE_JUMP) | (jump < 1 / MAX_SHARE_JUMP),
-            price_to_book < MIN_PRICE_TO_BOOK,
-        ],
-        [
-            split_text,
-            "daily volume above half of all shares: share count too small",
-            "daily volume below 3 in 10,000 shares: share count too large, or too thin to trade",
-            "share count changed over 20-fold in a year",
-            "market cap below 5% of book equity: share count or statements in the wrong unit",
-        ],
-        default="",
-    )
-    return pd.Series(problem, index=shares.index, dtype="string")
-
-
-def apply_rules(companies: pd.DataFrame, d: UniverseDefinition) -> pd.DataFrame:
-    """Keep the rows of ``companies`` that pass a definition's filters and rank range."""
+# ----------------------------------------------------------------------------- rules
+def apply_rules(companies: pd.DataFrame, d: UniverseDefinition, rank: bool = True) -> pd.DataFrame:
+    """Keep the rows of ``companies`` that pass a definition's filters (and rank range)."""
     keep = pd.Series(True, index=companies.index)
     rules = d.filters
     if "min_price" in rules:
@@ -337,24 +367,11 @@ def apply_rules(companies: pd.DataFrame, d: UniverseDefinition) -> pd.DataFrame:
         keep &= companies["market_cap"] <= rules["max_market_cap"]
     if "min_adv_usd" in rules:
         keep &= companies["adv_usd"] >= rules["min_adv_usd"]
-    if rules.get("manufacturing"):
-        keep &= companies["manufacturing"]
-    if rules.get("exclude_life_sciences"):
-        keep &= ~companies["life_sciences"]
-    if "sectors" in rules:
-        keep &= companies["sector"].isin(rules["sectors"])
-    if "exchanges" in rules:
-        keep &= companies["exchange"].isin(rules["exchanges"])
-    if "sic_ranges" in rules:
-        sic = companies["sic"].astype("float64")
-        in_any = pd.Series(False, index=companies.index)
-        for lo, hi in rules["sic_ranges"]:
-            in_any |= (sic >= lo) & (sic <= hi)
-        keep &= in_any
+    keep &= identity_rules(companies, d)
     if "max_fundamentals_age_months" in rules:
         keep &= companies["fundamentals_age_months"] <= rules["max_fundamentals_age_months"]
     out = companies[keep.fillna(False).astype(bool)]
-    if d.rank is not None and d.rank_by is not None:
+    if rank and d.rank is not None and d.rank_by is not None:
         ordered = out.sort_values(
             [d.rank_by, "ticker"], ascending=[False, True], na_position="last"
         )
@@ -363,6 +380,35 @@ def apply_rules(companies: pd.DataFrame, d: UniverseDefinition) -> pd.DataFrame:
     return out
 
 
+def identity_rules(companies: pd.DataFrame, d: UniverseDefinition) -> pd.Series:
+    """The filters of ``d`` that do not depend on prices (``IDENTITY_FILTERS``), as a mask."""
+    keep = pd.Series(True, index=companies.index)
+    rules = d.filters
+    if rules.get("manufacturing"):
+        keep &= companies["manufacturing"]
+    if rules.get("exclude_life_sciences"):
+        keep &= ~companies["life_sciences"]
+    if "sectors" in rules:
+        keep &= companies["sector"].isin(rules["sectors"])
+    if "exchanges" in rules:
+        keep &= companies["exchange"].isin(rules["exchanges"])
+    if "exclude_exchanges" in rules:
+        keep &= ~companies["exchange"].isin(rules["exclude_exchanges"]).fillna(False)
+    if "sic_ranges" in rules:
+        sic = companies["sic"].astype("float64")
+        in_any = pd.Series(False, index=companies.index)
+        for lo, hi in rules["sic_ranges"]:
+            in_any |= (sic >= lo) & (sic <= hi)
+        keep &= in_any
+    if "security_types" in rules:
+        keep &= companies["security_type"].fillna("common").isin(rules["security_types"])
+    if "countries" in rules:
+        country = companies["country"]
+        keep &= country.isna() | country.isin(rules["countries"])
+    return keep.fillna(False).astype(bool)
+
+
+# ----------------------------------------------------------------------------- user files
 def read_ticker_list(path: str | Path, known: pd.DataFrame, sheet: str | None = None) -> list[str]:
     """Tickers from a CSV/XLSX file with a ``ticker`` (or ``symbol``) column.
 
@@ -399,20 +445,41 @@ def read_ticker_list(path: str | Path, known: pd.DataFrame, sheet: str | None = 
     return list(dict.fromkeys(tickers))
 
 
+#: The fields of a user fundamentals file: only the row keys must be filled in.
+USER_FILE_FIELDS: tuple[Field, ...] = tuple(
+    Field(f.name, f.kind, f.description, f.name in ROW_KEYS) for f in FUNDAMENTAL_FIELDS
+)
+
+
 def read_fundamentals_file(
     path: str | Path, known: pd.DataFrame, sheet: str | None = None
 ) -> pd.DataFrame:
     """A user-supplied fundamentals file in the snapshot schema, validated cell by cell.
 
     Columns are the names of ``universes.schema.FUNDAMENTAL_FIELDS`` (USD, the sign convention
-    of :mod:`universes.schema`); ``ticker``, ``fiscal_year``, ``period_end``, ``publish_date``,
-    ``revenue``, ``operating_income``, ``net_income``, ``total_assets`` and ``total_equity`` are
-    required. Tickers must be in the dataset (prices come from there).
+    of :mod:`universes.schema`: costs, capex and dividends as positive magnitudes). ``ticker``,
+    ``fiscal_year``, ``period_end`` and ``publish_date`` are required on every row; any other
+    cell may be blank, and a blank keeps the dataset's figure for that year (a fiscal year the
+    dataset does not have needs ``revenue``, ``operating_income``, ``net_income``,
+    ``total_assets`` and ``total_equity``). Tickers must be in the dataset (prices come from
+    there).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows in the schema's columns and types; blank cells are missing.
+
+    Raises
+    ------
+    DataFileError
+        Naming the file, row and column: an unknown or missing column, a cell that is not a
+        number or date, an unknown ticker, a row repeated, a publish date before its period
+        end, or a cost or balance entered as a negative number.
     """
     frame, used_sheet = read_table(path, sheet)
     name = str(path)
-    check_columns(frame, FUNDAMENTAL_FIELDS, name, used_sheet)
-    parsed = check_cells(frame, FUNDAMENTAL_FIELDS, name, used_sheet)
+    check_columns(frame, USER_FILE_FIELDS, name, used_sheet)
+    parsed = check_cells(frame, USER_FILE_FIELDS, name, used_sheet)
     parsed["ticker"] = normalize_tickers(parsed["ticker"])
     for row, ticker in parsed["ticker"].items():
         if ticker not in known.index:
@@ -434,12 +501,120 @@ def read_fundamentals_file(
             column="fiscal_year",
             sheet=used_sheet,
         )
-    return coerce(parsed, FUNDAMENTAL_FIELDS).reset_index(drop=True)
+    early = parsed["publish_date"] < parsed["period_end"]
+    if early.any():
+        row = int(early.idxmax())
+        raise DataFileError(
+            name,
+            f"published {parsed.at[row, 'publish_date'].date()}, before the period end "
+            f"{parsed.at[row, 'period_end'].date()}: figures cannot be public before the year "
+            "ends. Fix the publish_date (the filing date of the annual report).",
+            row=row,
+            column="publish_date",
+            sheet=used_sheet,
+        )
+    for column in NON_NEGATIVE:
+        if column not in parsed:
+            continue
+        negative = parsed[column] < 0
+        if negative.any():
+            row = int(negative.idxmax())
+            raise DataFileError(
+                name,
+                f"{parsed.at[row, column]:,.0f} is negative: {column} is a positive magnitude in "
+                "this schema (costs, capex and dividends paid are entered as positive numbers; "
+                "SimFin-style exports show costs as negative numbers: flip the sign).",
+                row=row,
+                column=column,
+                sheet=used_sheet,
+            )
+    out = coerce(parsed, FUNDAMENTAL_FIELDS)
+    out.index = parsed.index
+    return out
+
+
+def merge_fundamentals(
+    pit: pd.DataFrame, extra: pd.DataFrame, as_of: pd.Timestamp, source: str
+) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """A user's fiscal years merged into a dataset's, point in time.
+
+    Rows published after ``as_of`` are ignored and the dataset's figures for those years kept.
+    A row for a year the dataset has overrides only the cells the user filled in (and its
+    period end and publish date); a new year must carry the required figures.
+
+    Returns
+    -------
+    fundamentals : pandas.DataFrame
+        The merged fiscal years.
+    notes : list of str
+        What the file changed, for printing.
+    user_years : pandas.DataFrame
+        ``ticker`` and ``fiscal_year`` of the years the file supplied.
+
+    Raises
+    ------
+    DataFileError
+        A new fiscal year without a required figure (the file's row number and column).
+    """
+    key = ["ticker", "fiscal_year"]
+    usable = extra[extra["publish_date"] <= as_of]
+    notes: list[str] = []
+    late = len(extra) - len(usable)
+    if late:
+        notes.append(
+            f"{source}: {late} fiscal years were published after {as_of.date()} and are ignored "
+            "(the dataset's figures for them, if any, are kept)."
+        )
+    base = pit.set_index(key)
+    mine = usable.set_index(key)
+    overlap = mine.index.intersection(base.index)
+    new = mine.index.difference(base.index)
+    for (ticker, year), row in mine.loc[new].iterrows():
+        missing = [c for c in NEW_YEAR_REQUIRED if pd.isna(row[c])]
+        if missing:
+            line = int(usable.index[(usable["ticker"] == ticker) & (usable["fiscal_year"] == year)][0])
+            raise DataFileError(
+                source,
+                f"{ticker} FY{year} is not in the dataset, so {', '.join(missing)} must be filled in "
+                "(a year the dataset has may leave any figure blank to keep the dataset's).",
+                row=line,
+                column=missing[0],
+            )
+    merged = base.copy()
+    if len(overlap):
+        merged.loc[overlap] = mine.loc[overlap].combine_first(base.loc[overlap])
+    merged = pd.concat([merged, mine.loc[new]])
+    out = coerce(merged.reset_index(), FUNDAMENTAL_FIELDS).sort_values(key).reset_index(drop=True)
+    notes.append(
+        f"Fundamentals from {source}: {len(usable)} fiscal years ({len(overlap)} merged into the "
+        f"dataset's, blank cells keeping its figures; {len(new)} new)."
+    )
+    return out, notes, usable[key].reset_index(drop=True)
+
+
+def _user_file_findings(findings: pd.DataFrame, user_years: pd.DataFrame, source: str) -> list[str]:
+    """The integrity findings on the years a user's file supplied, as notes."""
+    mine = findings.merge(user_years.assign(_user=True), on=["ticker", "fiscal_year"], how="inner")
+    return [f"{source}: {r.ticker} FY{r.fiscal_year} {r.check}: {r.evidence}." for r in mine.itertuples()]
 
 
 def is_table_path(text: str) -> bool:
     """Whether a universe argument names a file rather than a universe."""
     return Path(text).suffix.lower() in TABLE_SUFFIXES
+
+
+# ----------------------------------------------------------------------------- universes
+def _chain(name: str) -> list[UniverseDefinition]:
+    defs = universe_definitions()
+    if is_table_path(name):
+        custom = UniverseDefinition(
+            name=Path(name).name,
+            description=f"Tickers listed in {name}",
+            base="us-all",
+            tickers_file=name,
+        )
+        return [*resolve_chain("us-all", defs), custom]
+    return resolve_chain(name, defs)
 
 
 def load_universe(
@@ -459,8 +634,8 @@ def load_universe(
         Load the universe as it was on this earlier date within the dataset: only fiscal years
         published by then, prices up to then, market caps and ranks recomputed.
     fundamentals_file : str or pathlib.Path, optional
-        A user-supplied fundamentals file (see :func:`read_fundamentals_file`); its fiscal years
-        replace the dataset's for the same ticker and year.
+        A user-supplied fundamentals file (see :func:`read_fundamentals_file`): its fiscal years
+        published by ``as_of`` are merged into the dataset's and checked like them.
 
     Returns
     -------
@@ -471,136 +646,245 @@ def load_universe(
     UniverseError
         Unknown name (the message lists the valid ones), bad date, or a malformed file.
     """
-    defs = universe_definitions()
-    if is_table_path(name):
-        custom = UniverseDefinition(
-            name=Path(name).name,
-            description=f"Tickers listed in {name}",
-            base="us-all",
-            tickers_file=name,
-        )
-        chain = [*resolve_chain("us-all", defs), custom]
-    else:
-        chain = resolve_chain(name, defs)
-    dataset_name = root_dataset(chain)
-    data = open_dataset(dataset_name)
+    chain = _chain(name)
+    data = open_dataset(root_dataset(chain))
     when = _resolve_as_of(data, as_of)
-    everyone, pit = market_frame(dataset_name, when)
-
-    notes: list[str] = []
-    if fundamentals_file is not None:
+    if fundamentals_file is None:
+        pit = dataset_point_in_time(data.name, when)
+    else:
         extra = read_fundamentals_file(fundamentals_file, data.companies)
-        key = ["ticker", "fiscal_year"]
-        kept = (
-            pit.merge(extra[key], on=key, how="left", indicator=True)["_merge"]
-            .eq("left_only")
-            .to_numpy()
-        )
-        usable = extra[extra["publish_date"] <= when]
-        if len(usable) < len(extra):
-            notes.append(
-                f"{len(extra) - len(usable)} fiscal years in {fundamentals_file} were published after {when.date()} and are ignored."
-            )
-        pit = (
-            pd.concat([pit[kept], usable], ignore_index=True)
-            .sort_values(key)
-            .reset_index(drop=True)
-        )
-        everyone = add_fundamental_columns(everyone, pit, when, data.prices)
-        notes.append(f"Fundamentals from {fundamentals_file}: {len(usable)} fiscal years.")
+        pit = point_in_time(data, when, extra, str(fundamentals_file))
+    return _build_universe(data, chain, when, pit)
 
-    usable = everyone["price"].notna() & (everyone["shares"] > 0) & everyone["fiscal_year"].notna()
-    dropped = int((~usable).sum())
-    if dropped:
+
+def universe_from_dataset(data: Dataset, name: str, as_of: pd.Timestamp | None = None) -> Universe:
+    """A universe of an already opened dataset (used by the snapshot build to count members)."""
+    chain = resolve_chain(name, universe_definitions(include_user=False))
+    when = data.as_of if as_of is None else as_of
+    return _build_universe(data, chain, when, point_in_time(data, when))
+
+
+def _build_universe(
+    data: Dataset, chain: list[UniverseDefinition], when: pd.Timestamp, pit: PointInTime
+) -> Universe:
+    everyone = pit.companies
+    notes = list(pit.notes)
+    no_data = everyone["price"].isna() | everyone["fiscal_year"].isna() | ~(everyone["shares"] > 0)
+    if no_data.any():
         notes.append(
-            f"{dropped} companies of the dataset have no price, share count or published fundamentals on {when.date()}."
+            f"{int(no_data.sum())} companies of the dataset have no price, share count or "
+            f"published fundamentals on {when.date()}."
         )
-    implausible = usable & (everyone["market_cap_problem"] != "")
-    if implausible.any():
+    flagged_out = ~no_data & ~pit.usable
+    if flagged_out.any():
         notes.append(
-            f"{int(implausible.sum())} companies left out: their market cap fails a plausibility check "
-            "(`rotation show TICKER` says which)."
+            f"{int(flagged_out.sum())} companies left out by integrity checks (implausible market "
+            "cap, ticker collision, a non-common line): `rotation show TICKER` says why."
         )
-    members = everyone[usable & ~implausible]
+    members = everyone[pit.usable]
     reference = members
+    candidates = everyone[flagged_out]
     for d in chain:
         if d.tickers_file is not None:
             listed = read_ticker_list(d.tickers_file, everyone)
             outside = [t for t in listed if t not in members.index]
             if outside:
+                reasons = [f"{t} ({everyone.at[t, 'excluded_reason']})" for t in outside[:5]]
                 raise UniverseError(
-                    f"{d.tickers_file}: {', '.join(outside[:10])} cannot be used on {when.date()} "
-                    "(no price, share count or fundamentals then). Remove them from the list."
+                    f"{d.tickers_file}: {', '.join(outside[:10])} cannot be used on {when.date()}: "
+                    f"{'; '.join(reasons)}. Remove them from the list."
                 )
             members = members.loc[listed]
+            candidates = candidates[candidates.index.isin(listed)]
         members = apply_rules(members, d)
+        candidates = candidates[identity_rules(candidates, d)]
     members = members.sort_values(["market_cap", "ticker"], ascending=[False, True])
     tickers = members.index
-    fundamentals = pit[pit["ticker"].isin(tickers)].reset_index(drop=True)
+    findings = pit.integrity
+    integrity = findings[findings["ticker"].isin(tickers) | findings["ticker"].isin(candidates.index)]
     target = chain[-1]
     return Universe(
         name=target.name,
         description=target.description,
         as_of=when,
-        dataset=dataset_name,
+        dataset=data.name,
         provider=data.provider,
         companies=members,
-        fundamentals=fundamentals,
+        fundamentals=pit.fundamentals[pit.fundamentals["ticker"].isin(tickers)].reset_index(drop=True),
         prices=data.prices.select(tickers, until=when),
         notes=tuple(notes),
         reference_companies=reference,
-        reference_fundamentals=pit[pit["ticker"].isin(reference.index)].reset_index(drop=True),
+        reference_fundamentals=pit.fundamentals[
+            pit.fundamentals["ticker"].isin(reference.index)
+        ].reset_index(drop=True),
+        integrity=integrity.reset_index(drop=True),
+    )
+
+
+# ----------------------------------------------------------------------------- one company
+@dataclass(frozen=True)
+class CompanyRecord:
+    """One company on one date, for ``rotation show``.
+
+    Attributes
+    ----------
+    company : pandas.Series
+        Identity, market data, corrected shares and market cap, ``data_flags`` and
+        ``excluded_reason`` ('' when a universe can use it).
+    fundamentals : pandas.DataFrame
+        Its corrected fiscal years published by the date (a user's file merged in): the
+        figures the screen computes from.
+    raw_fundamentals : pandas.DataFrame
+        The same years as the dataset (and file) give them, before any correction.
+    integrity : list of dict
+        Each correction or flag: ``fiscal_year``, ``field``, ``check``, ``action``, ``raw``,
+        ``corrected``, ``evidence``, ``flag``.
+    business_summary : str or None
+        The source's description of the business.
+    notes : tuple of str
+        What a user's fundamentals file changed.
+    """
+
+    company: pd.Series
+    fundamentals: pd.DataFrame
+    raw_fundamentals: pd.DataFrame
+    integrity: list[dict[str, Any]]
+    business_summary: str | None
+    notes: tuple[str, ...] = ()
+
+
+def company_record(
+    ticker: str,
+    dataset: str = "snapshot",
+    as_of: str | pd.Timestamp | None = None,
+    *,
+    fundamentals_file: str | Path | None = None,
+) -> CompanyRecord:
+    """One company of a dataset, whatever universe it belongs to: raw figures, corrected, why.
+
+    Raises
+    ------
+    UniverseError
+        The ticker is not in the dataset (the message suggests close matches), a bad date or
+        a malformed fundamentals file.
+    """
+    from universes.tickers import normalize_ticker
+
+    data = open_dataset(dataset)
+    when = _resolve_as_of(data, as_of)
+    wanted = normalize_ticker(ticker)
+    if wanted not in data.companies.index:
+        hint = close_matches(wanted, data.companies.index, data.companies["name"])
+        raise UniverseError(unknown_ticker_message(ticker, hint, f"the {dataset} dataset"))
+    raw = data.fundamentals[data.fundamentals["publish_date"] <= when]
+    if fundamentals_file is None:
+        pit = dataset_point_in_time(dataset, when)
+    else:
+        extra = read_fundamentals_file(fundamentals_file, data.companies)
+        pit = point_in_time(data, when, extra, str(fundamentals_file))
+        raw, _, _ = merge_fundamentals(raw, extra, when, str(fundamentals_file))
+    summary = data.profiles["business_summary"].get(wanted) if len(data.profiles) else None
+    return CompanyRecord(
+        company=pit.companies.loc[wanted],
+        fundamentals=pit.fundamentals[pit.fundamentals["ticker"] == wanted].reset_index(drop=True),
+        raw_fundamentals=raw[raw["ticker"] == wanted].sort_values("fiscal_year").reset_index(drop=True),
+        integrity=company_integrity(pit.integrity, wanted),
+        business_summary=None if summary is None or pd.isna(summary) else str(summary),
+        notes=pit.notes,
     )
 
 
 def find_company(
-    ticker: str, dataset: str = "snapshot", as_of: str | pd.Timestamp | None = None
+    ticker: str,
+    dataset: str = "snapshot",
+    as_of: str | pd.Timestamp | None = None,
+    *,
+    fundamentals_file: str | Path | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """One company of a dataset, whatever universe it belongs to.
+    """One company of a dataset, whatever universe it belongs to (see :func:`company_record`).
 
     Returns
     -------
     company : pandas.Series
-        Identity and market data as of the date.
+        Identity and market data as of the date, after the integrity layer.
     fundamentals : pandas.DataFrame
-        Its fiscal years published by then.
+        Its corrected fiscal years published by then.
 
     Raises
     ------
     UniverseError
         The ticker is not in the dataset (the message suggests close matches).
     """
-    from universes.tickers import normalize_ticker
+    record = company_record(ticker, dataset, as_of, fundamentals_file=fundamentals_file)
+    return record.company, record.fundamentals
 
-    data = open_dataset(dataset)
-    when = _resolve_as_of(data, as_of)
-    everyone, pit = market_frame(dataset, when)
-    wanted = normalize_ticker(ticker)
-    if wanted not in everyone.index:
-        hint = close_matches(wanted, everyone.index, everyone["name"])
-        raise UniverseError(unknown_ticker_message(ticker, hint, f"the {dataset} dataset"))
-    return everyone.loc[wanted], pit[pit["ticker"] == wanted].reset_index(drop=True)
+
+# ----------------------------------------------------------------------------- listing
+def definition_fingerprint(name: str) -> str:
+    """A short hash of a universe's definition chain (its rules and its bases')."""
+    chain = resolve_chain(name, universe_definitions(include_user=False))
+    text = json.dumps(
+        [[d.name, d.dataset, d.base, d.filters, d.rank_by, d.rank] for d in chain],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def list_universes() -> list[dict[str, object]]:
-    """Every known universe with its as-of date and size (loads each one).
+    """Every known universe with its as-of date, size and notes, without loading prices.
+
+    Sizes of the shipped universes come from the snapshot's manifest (computed when it was
+    built) while their definitions are unchanged; a refreshed dataset's size is its company
+    count; a universe defined in the user's own file is loaded to count it.
 
     Returns
     -------
     list of dict
-        ``name``, ``as_of``, ``count``, ``description``, ``dataset``, ``provider``.
+        ``name``, ``as_of``, ``count``, ``description``, ``dataset``, ``provider``, ``notes``.
     """
+    from universes.catalog import BUILTIN_FILE
+
+    manifest = read_manifest("snapshot")
+    sizes = manifest.get("as_of_summary", {}).get("universe_sizes", {})
     rows: list[dict[str, object]] = []
-    for name in universe_definitions():
-        u = load_universe(name)
+    for name, d in universe_definitions().items():
+        dataset = d.dataset or "snapshot"
+        if d.dataset is not None and d.dataset != "snapshot":
+            info = read_manifest(d.dataset)
+            count: int | None = int(info.get("counts", {}).get("companies", 0))
+            as_of, provider = str(info.get("as_of", "?")), str(info.get("provider", "?"))
+        else:
+            known = sizes.get(name)
+            fresh = (
+                known is not None
+                and d.origin == str(BUILTIN_FILE)
+                and known.get("definition") == definition_fingerprint(name)
+            )
+            if fresh:
+                count = int(known["count"])
+                as_of, provider = str(manifest["as_of"]), "snapshot"
+            else:
+                u = load_universe(name)
+                count, as_of, provider, dataset = len(u), u.as_of.date().isoformat(), u.provider, u.dataset
         rows.append(
             {
                 "name": name,
-                "as_of": u.as_of.date().isoformat(),
-                "count": len(u),
-                "description": u.description,
-                "dataset": u.dataset,
-                "provider": u.provider,
+                "as_of": as_of,
+                "count": count,
+                "description": d.description,
+                "dataset": dataset,
+                "provider": provider,
+                "notes": list(universe_notes(name)),
             }
         )
     return rows
+
+
+def universe_notes(name: str) -> tuple[str, ...]:
+    """The documented deviations of a universe from the rules it follows (its ``notes``, and its
+    bases'), for ``rotation universes`` to print."""
+    out: list[str] = []
+    for d in _chain(name):
+        out += [n for n in d.notes if n not in out]
+    return tuple(out)

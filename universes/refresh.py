@@ -25,7 +25,12 @@ What each provider gives (see the README):
     the installed provider that has them.
 
 Signs follow :mod:`universes.schema`: costs, capex, dividends and taxes become positive
-magnitudes whatever sign the provider reports them with.
+magnitudes whatever sign the provider reports them with; acquisitions become cash spent.
+
+A refreshed dataset is checked like the snapshot when it is loaded (:mod:`universes.integrity`:
+unit slips, share counts, minority interest, capex, identity where the columns exist); its
+manifest carries no ``prices_collected`` date, so no corporate action is applied (its prices
+and statements are collected on the same day).
 """
 
 from __future__ import annotations
@@ -64,9 +69,16 @@ PRICE_YEARS = 3
 STATEMENT_YEARS = 5
 REQUIRED = tuple(f.name for f in FUNDAMENTAL_FIELDS if f.required and f.name not in ("ticker", "fiscal_year", "period_end", "publish_date"))
 #: Snapshot fields that are costs or outflows: stored as positive magnitudes.
-MAGNITUDES = ("cogs", "sga", "rnd", "da", "interest_expense", "capex", "dividends_paid")
+MAGNITUDES = (
+    "cogs", "sga", "rnd", "da", "interest_expense", "capex", "dividends_paid", "treasury_stock"
+)
+#: Snapshot fields stored as cash spent that providers report with their cash-flow sign
+#: (negative = spent; a net inflow from divestitures stays an inflow): negated.
+CASH_SPENT = ("acquisitions",)
 
-#: Provider -> statement -> snapshot field -> OpenBB field names to try, first present wins.
+#: Provider -> statement -> snapshot field -> OpenBB field names to try, first present wins;
+#: ``a+b`` is the sum of two fields, used when both are present. Snapshot fields no provider
+#: gives (see each provider's ``missing`` report) stay missing, never invented.
 FIELD_MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "yfinance": {
         "income": {
@@ -83,6 +95,11 @@ FIELD_MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "net_income": ("net_income", "net_income_common_stockholders", "net_income_attributable_to_common_shareholders"),
             "shares_basic": ("weighted_average_basic_shares_outstanding", "basic_average_shares"),
             "shares_diluted": ("weighted_average_diluted_shares_outstanding", "diluted_average_shares"),
+            "non_operating_income": ("other_non_operating_income_expenses", "other_income_expense"),
+            "abnormal_gains": ("total_unusual_items",),
+            "income_continuing_ops": ("net_income_continuous_operations",),
+            "extraordinary_gains": ("net_income_discontinuous_operations",),
+            "net_income_common": ("net_income_common_stockholders", "net_income_attributable_to_common_shareholders"),
         },
         "balance": {
             "cash": ("cash_cash_equivalents_and_short_term_investments", "cash_and_cash_equivalents"),
@@ -99,12 +116,18 @@ FIELD_MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "total_liabilities": ("total_liabilities_net_minority_interest",),
             "retained_earnings": ("retained_earnings",),
             "total_equity": ("total_common_equity", "stockholders_equity", "total_equity_non_controlling_interests"),
+            "paid_in_capital": ("capital_stock+additional_paid_in_capital", "capital_stock"),
+            "treasury_stock": ("treasury_stock",),
         },
         "cash": {
             "operating_cash_flow": ("operating_cash_flow", "cash_flow_from_continuing_operating_activities"),
             "capex": ("capital_expenditure", "investments_in_property_plant_and_equipment", "purchase_of_ppe"),
             "dividends_paid": ("cash_dividends_paid", "payment_of_dividends", "common_stock_dividend_paid"),
             "da": ("depreciation_and_amortization", "depreciation_amortization_depletion"),
+            "working_capital_change": ("change_in_working_capital",),
+            "acquisitions": ("net_business_purchase_and_sale", "purchase_of_business"),
+            "net_debt_issued": ("net_issuance_payments_of_debt",),
+            "net_equity_issued": ("net_common_stock_issuance",),
         },
     },
     "sec": {
@@ -122,6 +145,10 @@ FIELD_MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "net_income": ("net_income", "net_income_to_common"),
             "shares_basic": ("weighted_ave_basic_shares_os",),
             "shares_diluted": ("weighted_ave_diluted_shares_os",),
+            "non_operating_income": ("total_other_income", "non_operating_income"),
+            "income_continuing_ops": ("net_income_continuing",),
+            "extraordinary_gains": ("net_income_discontinued",),
+            "net_income_common": ("net_income_to_common",),
         },
         "balance": {
             "cash": ("cash_and_equivalents",),
@@ -138,12 +165,14 @@ FIELD_MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "total_liabilities": ("total_liabilities",),
             "retained_earnings": ("retained_earnings",),
             "total_equity": ("total_common_equity", "total_equity"),
+            "treasury_stock": ("treasury_stock",),
         },
         "cash": {
             "operating_cash_flow": ("net_cash_from_operating_activities", "net_cash_from_continuing_operating_activities"),
             "capex": ("purchase_of_plant_property_and_equipment",),
             "dividends_paid": ("payment_of_dividends",),
             "da": ("depreciation_and_amortization",),
+            "acquisitions": ("acquisitions",),
         },
     },
 }
@@ -174,6 +203,11 @@ def _number(v: Any) -> float:
     return x if np.isfinite(x) else float("nan")
 
 
+def _field(record: dict[str, Any], key: str) -> float:
+    """A provider field as a number; ``a+b`` is the sum of two fields (NaN unless both exist)."""
+    return float(sum(_number(record.get(part)) for part in key.split("+")))
+
+
 def _period(record: dict[str, Any]) -> pd.Timestamp:
     return pd.Timestamp(record["period_ending"]).normalize()
 
@@ -201,9 +235,13 @@ def statements_to_fundamentals(
                 if target in row and np.isfinite(row[target]):
                     continue
                 for key in sources:
-                    value = _number(record.get(key))
+                    value = _field(record, key)
                     if np.isfinite(value):
-                        row[target] = abs(value) if target in MAGNITUDES else value
+                        if target in MAGNITUDES:
+                            value = abs(value)
+                        elif target in CASH_SPENT:
+                            value = -value
+                        row[target] = value
                         break
     rows = []
     for end, row in sorted(years.items()):

@@ -45,12 +45,15 @@ class Field:
         What the column means, including its sign.
     required : bool
         Whether a row without a value is invalid.
+    default : object, optional
+        The value a missing cell (or column) takes when the table is read.
     """
 
     name: str
     kind: str
     description: str
     required: bool = False
+    default: object = None
 
 
 COMPANY_FIELDS: tuple[Field, ...] = (
@@ -62,6 +65,25 @@ COMPANY_FIELDS: tuple[Field, ...] = (
     Field("industry", "str", "Industry (SimFin classification for the snapshot)"),
     Field("sic", "int", "SEC Standard Industrial Classification code; missing when unknown"),
     Field("sic_source", "str", "Where the SIC code came from"),
+    Field("country", "str", "Business-address country (ISO 3166 alpha-2) where the SEC files give it"),
+    Field(
+        "security_type",
+        "str",
+        "What the listed line is: common, preferred, unit, warrant, right, adr, blank check, fund, partnership",
+        default="common",
+    ),
+    Field("employees", "int", "Number of employees (latest the source gives)"),
+    Field("fiscal_year_end_month", "int", "Month (1-12) the company's fiscal year ends"),
+    Field(
+        "listed",
+        "bool",
+        "Has a price in the last sessions before the dataset's as-of date (False: delisted or renamed)",
+        default=True,
+    ),
+    Field("sec_tickers", "str", "Tickers the SEC's ticker file lists for this CIK, ';'-joined"),
+    Field("sec_ticker_cik", "int", "CIK the SEC's ticker file gives this ticker (identity check)"),
+    Field("sec_ticker_name", "str", "Name of the company the SEC's ticker file gives this ticker"),
+    Field("other_tickers", "str", "Other tickers the source lists for the same CIK, ';'-joined"),
 )
 
 #: Columns derived at load time from prices and fundamentals as of the requested date.
@@ -75,6 +97,20 @@ MARKET_FIELDS: tuple[Field, ...] = (
     Field("adv_usd", "usd", "Average daily dollar volume (close x volume), last 63 sessions"),
     Field("adv_shares", "count", "Average daily share volume, last 63 sessions"),
     Field("fiscal_year", "int", "Latest fiscal year published on or before the as-of date"),
+    Field("fundamentals_age_months", "count", "Months from the latest fiscal year's end to the as-of date"),
+    Field("data_flags", "str", "Integrity corrections and flags, short phrases joined by '; ' ('' when clean)"),
+    Field("excluded_reason", "str", "Why the company cannot be in any universe on this date ('' when usable)"),
+)
+
+#: Columns the integrity layer adds to the fundamentals (derived, never read from a file).
+DERIVED_FUNDAMENTAL_FIELDS: tuple[Field, ...] = (
+    Field(
+        "parent_share",
+        "count",
+        "Share of the group's earnings that belongs to the company's shareholders: net income / "
+        "(income from continuing operations + extraordinary items) when both are positive, else 1. "
+        "Below 1 when minority (non-controlling) interests own part of subsidiaries",
+    ),
 )
 
 FUNDAMENTAL_FIELDS: tuple[Field, ...] = (
@@ -137,6 +173,10 @@ PRICE_FIELDS: tuple[Field, ...] = (
 FUNDAMENTAL_COLUMNS = tuple(f.name for f in FUNDAMENTAL_FIELDS)
 COMPANY_COLUMNS = tuple(f.name for f in COMPANY_FIELDS)
 PRICE_COLUMNS = tuple(f.name for f in PRICE_FIELDS)
+PROFILE_FIELDS: tuple[Field, ...] = (
+    Field("ticker", "str", "Company ticker", True),
+    Field("business_summary", "str", "The source's description of the business"),
+)
 USD_FUNDAMENTALS = tuple(f.name for f in FUNDAMENTAL_FIELDS if f.kind in ("usd", "count"))
 
 
@@ -176,7 +216,10 @@ def coerce(frame: pd.DataFrame, fields: tuple[Field, ...]) -> pd.DataFrame:
         elif f.kind == "date":
             out[f.name] = pd.to_datetime(col, errors="coerce").astype("datetime64[ns]")
         elif f.kind == "bool":
-            out[f.name] = col.astype(bool)
+            default = bool(f.default) if f.default is not None else False
+            out[f.name] = col.astype("boolean").fillna(default).astype(bool)
         else:
             out[f.name] = col.astype("string").str.strip()
+            if f.default is not None:
+                out[f.name] = out[f.name].fillna(str(f.default))
     return out
