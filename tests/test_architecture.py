@@ -36,7 +36,7 @@ def test_cli_start_and_every_non_refresh_command_module_avoid_openbb() -> None:
         "import tui.cli, tui.output, tui.session, tui.export, tui.card\n"
         "from tui.cli import COMMANDS\n"
         "import importlib\n"
-        "for name in COMMANDS: importlib.import_module('tui.cli.' + name)\n"
+        "for name in COMMANDS: importlib.import_module('tui.cli.' + name.replace('-', '_'))\n"
         "assert 'openbb' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n"
     )
     done = run_python(code)
@@ -49,12 +49,14 @@ def _python_files(package: str) -> list[Path]:
 
 def test_pure_packages_do_not_print_or_import_ui() -> None:
     offenders = []
-    for package in ("screener", "optimizer"):
+    for package in ("screener", "optimizer", "universes"):
         for path in _python_files(package):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
                     offenders.append(f"{path}:{node.lineno} print")
+                if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr") and getattr(node.value, "id", None) == "sys":
+                    offenders.append(f"{path}:{node.lineno} writes to sys.{node.attr}")
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     names = (
                         [a.name for a in node.names]

@@ -291,3 +291,20 @@ def test_company_identity_when_the_snapshot_has_no_sic() -> None:
     assert row["industry"] == known.loc[ticker, "industry"]
     fresh = company_row(TickerData("NOTINSNAPSHOT", profile={}), known)
     assert fresh["name"] == "NOTINSNAPSHOT" and fresh["sic"] is None
+
+
+def test_a_failure_says_why_even_when_openbb_wraps_an_empty_error() -> None:
+    from universes.refresh import failure_reason
+
+    class OpenBBError(Exception):
+        pass
+
+    try:
+        try:
+            raise ValueError("No data found for symbol ZZZQ")
+        except ValueError as inner:
+            raise OpenBBError("") from inner
+    except OpenBBError as exc:
+        assert failure_reason(exc) == "OpenBBError: No data found for symbol ZZZQ"
+    assert "gave no reason" in failure_reason(OpenBBError(""))
+    assert failure_reason(ValueError("timeout")) == "ValueError: timeout"

@@ -57,10 +57,21 @@ def identity_lines(card: dict[str, Any]) -> list[str]:
         f"As of {card['as_of']} | latest fiscal year {card.get('fiscal_year')}"
         + (f", {age:.0f} months old" if isinstance(age, int | float) and age == age else ""),
     ]
-    problem = card.get("market_cap_problem")
-    if isinstance(problem, str) and problem:
-        lines.append(f"Warning: {problem}")
+    for key, prefix in (("excluded_reason", "Left out of every universe"), ("data_flags", "Data")):
+        text = card.get(key)
+        if isinstance(text, str) and text:
+            lines.append(f"{prefix}: {text}")
     return lines
+
+
+def integrity_rows(card: dict[str, Any]) -> list[list[str]]:
+    """Each data correction or flag: fiscal year, field, what was done, raw -> corrected, why."""
+    rows = []
+    for r in card.get("integrity") or []:
+        year = "" if r.get("fiscal_year") is None else str(r["fiscal_year"])
+        change = f"{fmt_short(r.get('raw'))} -> {fmt_short(r.get('corrected'))}" if r.get("action") == "corrected" else fmt_short(r.get("raw"))
+        rows.append([year, label(str(r.get("field") or "")), f"{r.get('check')}: {r.get('action')}", change, str(r.get("evidence") or "")])
+    return rows
 
 
 def fundamentals_table(card: dict[str, Any]) -> tuple[list[str], list[list[str]]]:

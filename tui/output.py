@@ -4,48 +4,54 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 def jsonable(value: Any) -> Any:
-    """Convert numpy/pandas values to plain JSON types (NaN and NaT become ``null``)."""
+    """Convert numpy/pandas values to plain JSON types (NaN and NaT become ``null``).
+
+    NumPy and pandas are only consulted when something already loaded them: a command that
+    printed plain values never imports them.
+    """
+    np_ = sys.modules.get("numpy")
+    pd_ = sys.modules.get("pandas")
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    if isinstance(value, pd.Timestamp | datetime | date):
-        return (
-            None
-            if pd.isna(value)
-            else value.date().isoformat()
-            if isinstance(value, datetime)
-            else value.isoformat()
-        )
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return None if not math.isfinite(float(value)) else float(value)
-    if value is None or value is pd.NA or value is pd.NaT:
+    if pd_ is not None and (value is pd_.NA or value is pd_.NaT):
         return None
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else pd.Timestamp(value).date().isoformat()
+    if isinstance(value, datetime | date):
+        return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, bool) or (np_ is not None and isinstance(value, np_.bool_)):
+        return bool(value)
+    if np_ is not None and isinstance(value, np_.integer):
+        return int(value)
+    if isinstance(value, float) or (np_ is not None and isinstance(value, np_.floating)):
+        if not math.isfinite(float(value)):
+            return None
+        return float(shortest_float([float(value)])[0]) if np_ is not None else float(value)
+    if np_ is not None and isinstance(value, np_.datetime64):
+        return None if np_.isnat(value) else str(value)[:10]
     return value
 
 
-def shortest_float(values: np.ndarray) -> np.ndarray:
+def shortest_float(values: Any) -> np.ndarray:
     """Values that came from single precision written as the short decimal they were.
 
     Prices are stored as float32 (as the source gives them); widened to float64 they print as
     ``21.200000762939453``. A value that a float32 holds exactly is replaced by the shortest
     decimal that round-trips through float32 (``21.2``); other values are left as they are.
     """
+    import numpy as np
+
     out = np.asarray(values, dtype=np.float64).copy()
     with np.errstate(over="ignore", invalid="ignore"):
         single = out.astype(np.float32)
@@ -57,6 +63,8 @@ def shortest_float(values: np.ndarray) -> np.ndarray:
 
 def clean_floats(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with :func:`shortest_float` applied to every float column."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column].dtype):
@@ -78,38 +86,54 @@ def dumps(obj: Any) -> str:
     return json.dumps(jsonable(obj), indent=2)
 
 
-def fmt_money(x: float | None) -> str:
-    """Compact dollars: 1.2B, 345.6M, 12.3K."""
-    if x is None or not np.isfinite(x):
+def _number(x: Any) -> float | None:
+    """``x`` as a finite float, or None for missing values (None, NaN, pd.NA, infinities)."""
+    if x is None or isinstance(x, str):
+        return None
+    try:
+        value = float(x)
+    except (TypeError, ValueError):  # pd.NA and other missing markers
+        return None
+    return value if math.isfinite(value) else None
+
+
+def fmt_money(x: Any) -> str:
+    """Compact dollars: 1.2B, 345.6M, 12.3K; '-' for missing."""
+    value = _number(x)
+    if value is None:
         return "-"
-    sign = "-" if x < 0 else ""
-    x = abs(x)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
     for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if x >= scale:
-            return f"{sign}{x / scale:.1f}{unit}"
-    return f"{sign}{x:.0f}"
+        if value >= scale:
+            return f"{sign}{value / scale:.1f}{unit}"
+    return f"{sign}{value:.0f}"
 
 
 def fmt_num(x: Any, digits: int = 2) -> str:
-    """A number with fixed decimals, '-' for missing."""
-    if x is None or (isinstance(x, float | np.floating) and not np.isfinite(x)) or x is pd.NA:
+    """A number with fixed decimals (whole numbers with thousands separators), '-' for missing."""
+    value = _number(x)
+    if value is None:
         return "-"
-    if isinstance(x, int | np.integer):
-        return f"{int(x):,}"
-    return f"{float(x):,.{digits}f}"
+    if isinstance(x, int) or type(x).__name__.startswith(("int", "uint")):
+        return f"{int(value):,}"
+    return f"{value:,.{digits}f}"
 
 
 def fmt_pct(x: Any, digits: int = 1) -> str:
     """A fraction as a percentage, '-' for missing."""
-    if x is None or x is pd.NA or not np.isfinite(float(x)):
-        return "-"
-    return f"{100 * float(x):.{digits}f}%"
+    value = _number(x)
+    return "-" if value is None else f"{100 * value:.{digits}f}%"
 
 
 def fmt_short(v: Any) -> str:
     """A value in few characters: large amounts as 1.2M, small numbers to 3 digits, '-' for None."""
     if isinstance(v, float):
-        return fmt_money(v) if abs(v) >= 1e4 else f"{v:.3g}"
+        if v != v:
+            return "-"
+        if abs(v) >= 1e4:
+            return fmt_money(v)
+        return f"{int(v)}" if v.is_integer() else f"{v:.3g}"
     return "-" if v is None else str(v)
 
 

@@ -43,7 +43,7 @@ from optimizer.constraints import (
 from screener import Screen, ScreenResult, evidence, load_screen, rescreen, run_screen
 from screener.screens import FILTERS, apply_filters, screen_from_dict, screen_to_toml
 from tui.export import ExportError, export_context, export_rotation
-from universes import DEFAULT_UNIVERSE, Universe, find_company, load_universe, open_dataset
+from universes import DEFAULT_UNIVERSE, Universe, company_record, load_universe, open_dataset
 from universes.errors import UserError
 from universes.files import atomic_write_text
 from universes.holdings import Holdings, read_holdings
@@ -55,6 +55,13 @@ if TYPE_CHECKING:
 DEFAULT_CAPITAL = 1_000_000.0
 WORKSPACE_KEYS = ("universe", "as_of", "holdings", "sheet", "ignore_unknown", "capital")
 SHIPPED_CONSTRAINTS = "shipped defaults (optimizer/constraints.toml)"
+#: The company fields a card carries (identity, market data, data quality).
+CARD_FIELDS = (
+    "ticker", "name", "cik", "exchange", "sector", "industry", "sic", "sic_source", "country",
+    "security_type", "listed", "employees", "manufacturing", "life_sciences", "price",
+    "price_date", "shares", "market_cap", "adv_usd", "adv_shares", "fiscal_year",
+    "fundamentals_age_months", "data_flags", "excluded_reason",
+)  # fmt: skip
 
 
 class WorkspaceError(UserError):
@@ -430,7 +437,9 @@ class Session:
         ]
 
     def company_card(self, ticker: str) -> dict[str, Any]:
-        """Everything known about one company: identity, market data, fundamentals, evidence.
+        """Everything known about one company: identity, market data, fundamentals as corrected
+        and as reported, every data correction or flag with its evidence, and the screen's
+        evidence.
 
         Any company of the dataset can be looked up; the screen's evidence is there when it is
         in the session's universe, otherwise ``evidence_note`` says why it is not.
@@ -440,17 +449,18 @@ class Session:
         universes.UniverseError
             The ticker is not in the dataset (with close matches).
         """
-        company, fundamentals = find_company(ticker, dataset=self.universe.dataset, as_of=self.universe.as_of)
+        record = company_record(
+            ticker, dataset=self.universe.dataset, as_of=self.universe.as_of, fundamentals_file=self.fundamentals_file
+        )
+        company = record.company
         t = str(company["ticker"])
-        keys = (
-            "ticker", "name", "cik", "exchange", "sector", "industry", "sic", "sic_source",
-            "manufacturing", "life_sciences", "price", "price_date", "shares", "market_cap",
-            "adv_usd", "adv_shares", "fiscal_year", "fundamentals_age_months", "market_cap_problem",
-        )  # fmt: skip
-        card: dict[str, Any] = {k: company.get(k) for k in keys}
+        card: dict[str, Any] = {k: company.get(k) for k in CARD_FIELDS}
         card["as_of"] = self.universe.as_of.date().isoformat()
         card["universe"] = self.universe.name
-        card["fundamentals"] = fundamentals.drop(columns=["ticker"])
+        card["fundamentals"] = record.fundamentals.drop(columns=["ticker"])
+        card["raw_fundamentals"] = record.raw_fundamentals.drop(columns=["ticker"])
+        card["integrity"] = record.integrity
+        card["business_summary"] = record.business_summary
         card["held_shares"] = float(self.holdings.shares.get(t, 0.0)) if self.holdings is not None else 0.0
         if t in self.screened.table.index:
             card["evidence"] = evidence(self.screened, t)
@@ -459,8 +469,12 @@ class Session:
         else:
             card["evidence"] = None
             card["failed_filters"] = []
-            problem = company.get("market_cap_problem")
-            reason = problem if isinstance(problem, str) and problem else f"not in the {self.universe.name} universe on {card['as_of']}"
+            excluded = company.get("excluded_reason")
+            reason = (
+                f"left out of every universe: {excluded}"
+                if isinstance(excluded, str) and excluded
+                else f"not in the {self.universe.name} universe on {card['as_of']}"
+            )
             card["evidence_note"] = f"No screen evidence: {reason}."
         if self.portfolio is not None and t in self.portfolio.weights.index:
             w = self.portfolio.weights.loc[t]

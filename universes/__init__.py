@@ -13,20 +13,45 @@ the data allow it and flagged otherwise, with the evidence in ``Universe.integri
 corrected figures and why).
 """
 
-from universes.catalog import DEFAULT_UNIVERSE, universe_definitions
-from universes.datasets import PriceHistory, open_dataset
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from universes.catalog import DEFAULT_UNIVERSE, list_universes, universe_definitions, universe_notes
 from universes.errors import DataFileError, UniverseError
-from universes.integrity import integrity_report
-from universes.loader import (
-    CompanyRecord,
-    Universe,
-    company_record,
-    find_company,
-    list_universes,
-    load_universe,
-    universe_notes,
-)
-from universes.tickers import normalize_ticker
+
+if TYPE_CHECKING:
+    from universes.datasets import PriceHistory, open_dataset
+    from universes.integrity import integrity_report
+    from universes.loader import (
+        CompanyRecord,
+        Universe,
+        company_record,
+        find_company,
+        load_universe,
+    )
+    from universes.tickers import normalize_ticker
+
+#: Loaded on first use, so that listing universes needs neither NumPy nor pandas.
+_LAZY = {
+    "PriceHistory": "universes.datasets",
+    "open_dataset": "universes.datasets",
+    "integrity_report": "universes.integrity",
+    "CompanyRecord": "universes.loader",
+    "Universe": "universes.loader",
+    "company_record": "universes.loader",
+    "find_company": "universes.loader",
+    "load_universe": "universes.loader",
+    "normalize_ticker": "universes.tickers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'universes' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_UNIVERSE",

@@ -520,10 +520,10 @@ def as_of_summary(out: Path) -> dict[str, object]:
     ``rotation universes`` reads the sizes from here instead of loading prices; each carries a
     fingerprint of its definition so that a changed definition is recomputed, not misreported.
     """
-    from universes.catalog import universe_definitions
+    from universes.catalog import definition_fingerprint, universe_definitions
     from universes.datasets import read_dataset_files
     from universes.integrity import integrity_counts
-    from universes.loader import definition_fingerprint, universe_from_dataset
+    from universes.loader import universe_from_dataset
 
     data = read_dataset_files(out, "snapshot")
     sizes: dict[str, object] = {}

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from universes.datasets import SNAPSHOT, read_manifest, refreshed_dataset_names, user_data_dir
 from universes.errors import UniverseError
+from universes.paths import (
+    SNAPSHOT,
+    is_table_path,
+    read_manifest,
+    refreshed_dataset_names,
+    user_data_dir,
+)
 
 BUILTIN_FILE = Path(__file__).resolve().parent / "universes.toml"
 DEFAULT_UNIVERSE = "us-small-manufacturing"
@@ -201,3 +209,88 @@ def unknown_universe(name: str, defs: dict[str, UniverseDefinition]) -> Universe
         f"Unknown universe {name!r}. Valid names: {', '.join(defs)}. "
         "A path to a .csv/.xlsx list of tickers also works."
     )
+
+
+# ----------------------------------------------------------------------------- listing
+def _chain(name: str) -> list[UniverseDefinition]:
+    defs = universe_definitions()
+    if is_table_path(name):
+        custom = UniverseDefinition(
+            name=Path(name).name,
+            description=f"Tickers listed in {name}",
+            base="us-all",
+            tickers_file=name,
+        )
+        return [*resolve_chain("us-all", defs), custom]
+    return resolve_chain(name, defs)
+
+
+def definition_fingerprint(name: str) -> str:
+    """A short hash of a universe's definition chain (its rules and its bases')."""
+    chain = resolve_chain(name, universe_definitions(include_user=False))
+    text = json.dumps(
+        [[d.name, d.dataset, d.base, d.filters, d.rank_by, d.rank] for d in chain],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def list_universes() -> list[dict[str, object]]:
+    """Every known universe with its as-of date, size and notes, without loading prices.
+
+    Sizes of the shipped universes come from the snapshot's manifest (computed when it was
+    built) while their definitions are unchanged; a refreshed dataset's size is its company
+    count; a universe defined in the user's own file is loaded to count it.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``as_of``, ``count``, ``description``, ``dataset``, ``provider``, ``notes``.
+    """
+    manifest = read_manifest("snapshot")
+    sizes = manifest.get("as_of_summary", {}).get("universe_sizes", {})
+    rows: list[dict[str, object]] = []
+    for name, d in universe_definitions().items():
+        dataset = d.dataset or "snapshot"
+        if d.dataset is not None and d.dataset != "snapshot":
+            info = read_manifest(d.dataset)
+            count: int | None = int(info.get("counts", {}).get("companies", 0))
+            as_of, provider = str(info.get("as_of", "?")), str(info.get("provider", "?"))
+        else:
+            known = sizes.get(name)
+            fresh = (
+                known is not None
+                and d.origin == str(BUILTIN_FILE)
+                and known.get("definition") == definition_fingerprint(name)
+            )
+            if fresh:
+                count = int(known["count"])
+                as_of, provider = str(manifest["as_of"]), "snapshot"
+            else:
+                from universes.loader import load_universe
+
+                u = load_universe(name)
+                count, as_of, provider, dataset = len(u), u.as_of.date().isoformat(), u.provider, u.dataset
+        rows.append(
+            {
+                "name": name,
+                "as_of": as_of,
+                "count": count,
+                "description": d.description,
+                "dataset": dataset,
+                "provider": provider,
+                "notes": list(universe_notes(name)),
+            }
+        )
+    return rows
+
+
+def universe_notes(name: str) -> tuple[str, ...]:
+    """The documented deviations of a universe from the rules it follows (its ``notes``, and its
+    bases'), for ``rotation universes`` to print."""
+    out: list[str] = []
+    for d in _chain(name):
+        out += [n for n in d.notes if n not in out]
+    return tuple(out)
+

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,17 @@ import numpy as np
 import pandas as pd
 
 from universes.errors import UniverseError
+from universes.paths import (  # noqa: F401 (re-exported: the public place they were)
+    SNAPSHOT,
+    SNAPSHOT_DIR,
+    dataset_path,
+    read_manifest,
+    refreshed_dataset_names,
+    refreshed_datasets_dir,
+    user_data_dir,
+)
 from universes.schema import COMPANY_FIELDS, FUNDAMENTAL_FIELDS, PROFILE_FIELDS, coerce
 
-SNAPSHOT_DIR = Path(__file__).resolve().parent / "data"
-SNAPSHOT = "snapshot"
 DATA_FILES = ("companies.parquet", "fundamentals.parquet", "prices.parquet", "manifest.json")
 PROFILES_FILE = "profiles.parquet"
 #: Rows of the price file converted at a time (bounds the memory the conversion needs; the
@@ -35,19 +41,6 @@ PROFILES_FILE = "profiles.parquet"
 PRICE_BATCH_ROWS = 131_072
 
 
-def user_data_dir() -> Path:
-    """Where refreshed datasets and user files live (``$ROTATION_HOME`` overrides it)."""
-    override = os.environ.get("ROTATION_HOME")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("rotation", appauthor=False))
-
-
-def refreshed_datasets_dir() -> Path:
-    """Folder holding one sub-folder per refreshed dataset."""
-    return user_data_dir() / "datasets"
 
 
 @dataclass(frozen=True)
@@ -298,10 +291,6 @@ def read_dataset_files(path: Path, name: str) -> Dataset:
     return Dataset(name, path, manifest, companies, fundamentals)
 
 
-def dataset_path(name: str) -> Path:
-    """The folder of a dataset (it may not exist)."""
-    return SNAPSHOT_DIR if name == SNAPSHOT else refreshed_datasets_dir() / name
-
 
 def dataset_key(name: str) -> tuple[str, str, float]:
     """A cache key that changes when the dataset's files are rewritten."""
@@ -338,20 +327,3 @@ def _open_cached(key: tuple[str, str, float]) -> Dataset:
     name, path, _ = key
     return read_dataset_files(Path(path), name)
 
-
-def refreshed_dataset_names() -> list[str]:
-    """Names of the complete refreshed datasets in the user's data directory."""
-    root = refreshed_datasets_dir()
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in root.iterdir()
-        if p.is_dir() and (p / "manifest.json").is_file() and not p.name.startswith(".")
-    )
-
-
-def read_manifest(name: str) -> dict[str, Any]:
-    """The manifest of a dataset, without loading its data."""
-    result: dict[str, Any] = json.loads((dataset_path(name) / "manifest.json").read_text())
-    return result

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from universes.errors import DataFileError
+from universes.paths import TABLE_SUFFIXES
 from universes.schema import Field
-
-TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
 
 def _new_file_mode(path: Path) -> int:

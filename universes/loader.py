@@ -10,8 +10,6 @@ universe's rules to it; :func:`find_company` and :func:`company_record` give one
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +21,14 @@ import pandas as pd
 from universes.catalog import (
     DEFAULT_UNIVERSE,
     UniverseDefinition,
+    _chain,
     resolve_chain,
     root_dataset,
     universe_definitions,
 )
-from universes.datasets import Dataset, PriceHistory, dataset_key, open_dataset, read_manifest
+from universes.datasets import Dataset, PriceHistory, dataset_key, open_dataset
 from universes.errors import DataFileError, UniverseError
-from universes.files import TABLE_SUFFIXES, check_cells, check_columns, find_column, read_table
+from universes.files import check_cells, check_columns, find_column, read_table
 from universes.integrity import (
     NON_NEGATIVE,
     Findings,
@@ -598,23 +597,11 @@ def _user_file_findings(findings: pd.DataFrame, user_years: pd.DataFrame, source
     return [f"{source}: {r.ticker} FY{r.fiscal_year} {r.check}: {r.evidence}." for r in mine.itertuples()]
 
 
-def is_table_path(text: str) -> bool:
-    """Whether a universe argument names a file rather than a universe."""
-    return Path(text).suffix.lower() in TABLE_SUFFIXES
+
 
 
 # ----------------------------------------------------------------------------- universes
-def _chain(name: str) -> list[UniverseDefinition]:
-    defs = universe_definitions()
-    if is_table_path(name):
-        custom = UniverseDefinition(
-            name=Path(name).name,
-            description=f"Tickers listed in {name}",
-            base="us-all",
-            tickers_file=name,
-        )
-        return [*resolve_chain("us-all", defs), custom]
-    return resolve_chain(name, defs)
+
 
 
 def load_universe(
@@ -819,72 +806,9 @@ def find_company(
     return record.company, record.fundamentals
 
 
-# ----------------------------------------------------------------------------- listing
-def definition_fingerprint(name: str) -> str:
-    """A short hash of a universe's definition chain (its rules and its bases')."""
-    chain = resolve_chain(name, universe_definitions(include_user=False))
-    text = json.dumps(
-        [[d.name, d.dataset, d.base, d.filters, d.rank_by, d.rank] for d in chain],
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def list_universes() -> list[dict[str, object]]:
-    """Every known universe with its as-of date, size and notes, without loading prices.
-
-    Sizes of the shipped universes come from the snapshot's manifest (computed when it was
-    built) while their definitions are unchanged; a refreshed dataset's size is its company
-    count; a universe defined in the user's own file is loaded to count it.
-
-    Returns
-    -------
-    list of dict
-        ``name``, ``as_of``, ``count``, ``description``, ``dataset``, ``provider``, ``notes``.
-    """
-    from universes.catalog import BUILTIN_FILE
-
-    manifest = read_manifest("snapshot")
-    sizes = manifest.get("as_of_summary", {}).get("universe_sizes", {})
-    rows: list[dict[str, object]] = []
-    for name, d in universe_definitions().items():
-        dataset = d.dataset or "snapshot"
-        if d.dataset is not None and d.dataset != "snapshot":
-            info = read_manifest(d.dataset)
-            count: int | None = int(info.get("counts", {}).get("companies", 0))
-            as_of, provider = str(info.get("as_of", "?")), str(info.get("provider", "?"))
-        else:
-            known = sizes.get(name)
-            fresh = (
-                known is not None
-                and d.origin == str(BUILTIN_FILE)
-                and known.get("definition") == definition_fingerprint(name)
-            )
-            if fresh:
-                count = int(known["count"])
-                as_of, provider = str(manifest["as_of"]), "snapshot"
-            else:
-                u = load_universe(name)
-                count, as_of, provider, dataset = len(u), u.as_of.date().isoformat(), u.provider, u.dataset
-        rows.append(
-            {
-                "name": name,
-                "as_of": as_of,
-                "count": count,
-                "description": d.description,
-                "dataset": dataset,
-                "provider": provider,
-                "notes": list(universe_notes(name)),
-            }
-        )
-    return rows
 
 
-def universe_notes(name: str) -> tuple[str, ...]:
-    """The documented deviations of a universe from the rules it follows (its ``notes``, and its
-    bases'), for ``rotation universes`` to print."""
-    out: list[str] = []
-    for d in _chain(name):
-        out += [n for n in d.notes if n not in out]
-    return tuple(out)
+
+

@@ -10,8 +10,10 @@ reachable (importing it takes several seconds). The pieces:
   OpenBB's provider data models (``model_dump()`` of its ``Data`` objects) into snapshot rows;
 * :func:`write_dataset` - writes the three parquet files and the manifest into a temporary
   folder and renames it into place, so an interrupted refresh leaves nothing half-written;
-* :func:`run_refresh_command` - the command: reachability check, per-ticker fetch with a
-  progress line each, failures listed at the end while the rest still land.
+* :func:`prepare_refresh`, :func:`check_reachable`, :func:`import_openbb`, :func:`refresh` - the
+  steps of ``rotation refresh`` (the command itself, with its progress lines, is
+  ``tui/cli/refresh.py``: nothing here prints): reachability check, per-ticker fetch, failures
+  with their reasons (:func:`failure_reason`) while the rest still land.
 
 What each provider gives (see the README):
 
@@ -39,7 +41,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -440,10 +441,24 @@ def fetch_ticker(obb: Any, provider: str, ticker: str, start: date) -> TickerDat
     return out
 
 
-def _progress(i: int, n: int, ticker: str, status: str, width: int = 24) -> None:
-    done = round(width * i / max(n, 1))
-    sys.stderr.write(f"[{'#' * done}{'.' * (width - done)}] {i}/{n} {ticker}: {status}\n")
-    sys.stderr.flush()
+def failure_reason(exc: BaseException) -> str:
+    """Why a provider call failed, in one line: the exception's own message, or the first
+    non-empty message down its chain of causes (OpenBB wraps the provider's error in an
+    ``OpenBBError`` whose own text can be empty)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current).strip()
+        if text:
+            first = text.splitlines()[0][:200]
+            return f"{type(exc).__name__}: {first}"
+        current = current.__cause__ or current.__context__
+    return f"{type(exc).__name__} (the provider gave no reason; the ticker may be unknown to it)"
+
+
+#: ``progress(i, n, ticker, status)`` after each ticker; the command line prints it.
+Progress = Callable[[int, int, str, str], None]
 
 
 def refresh(
@@ -454,8 +469,13 @@ def refresh(
     known: pd.DataFrame,
     as_of: pd.Timestamp,
     overwrite: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[Path | None, dict[str, str], dict[str, list[str]]]:
-    """Fetch every ticker (one failure does not stop the rest) and write the dataset."""
+    """Fetch every ticker (one failure does not stop the rest) and write the dataset.
+
+    Returns the dataset's folder (None when nothing was usable), the failures (ticker ->
+    reason) and the fields each ticker's provider did not give.
+    """
     fetched: list[TickerData] = []
     failures: dict[str, str] = {}
     for i, ticker in enumerate(tickers, start=1):
@@ -464,11 +484,13 @@ def refresh(
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # a provider error for one ticker: report it, go on
-            failures[ticker] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'no data'}"
-            _progress(i, len(tickers), ticker, f"failed ({failures[ticker]})")
+            failures[ticker] = failure_reason(exc)
+            if progress is not None:
+                progress(i, len(tickers), ticker, f"failed ({failures[ticker]})")
             continue
         fetched.append(data)
-        _progress(i, len(tickers), ticker, f"{len(data.income)} years, {len(data.prices)} sessions")
+        if progress is not None:
+            progress(i, len(tickers), ticker, f"{len(data.income)} years, {len(data.prices)} sessions")
     companies, fundamentals, prices, left_out, missing = build_dataset(provider, fetched, known, as_of)
     failures.update(left_out)
     if companies.empty:
@@ -491,45 +513,57 @@ def refresh(
     return path, failures, missing
 
 
-def run_refresh_command(args: Any) -> int:
-    """``rotation refresh``: see the module docstring."""
-    provider = args.provider
+def prepare_refresh(provider: str, tickers_text: str | None, universe: str | None, name: str | None, force: bool) -> tuple[str, list[str], pd.DataFrame, pd.Timestamp]:
+    """Check the request before anything is fetched: the provider, the name, the tickers.
+
+    Returns
+    -------
+    name, tickers, known companies of the snapshot, today
+
+    Raises
+    ------
+    RefreshError
+        Unknown provider, a name already taken (without ``force``), no tickers.
+    """
     installed = installed_providers()
     if provider not in FIELD_MAPS or provider not in installed:
         usable = [p for p in installed if p in FIELD_MAPS]
         raise RefreshError(f"Unknown provider {provider!r}. Installed providers that refresh can use: {', '.join(usable)}.")
     today = pd.Timestamp(date.today())
-    name = args.name or f"live-{provider}-{today.date().isoformat()}"
-    if (refreshed_datasets_dir() / name).exists() and not args.force:
+    name = name or f"live-{provider}-{today.date().isoformat()}"
+    if (refreshed_datasets_dir() / name).exists() and not force:
         raise RefreshError(f"A dataset called {name!r} exists; choose another --name or pass --force.")
     from universes.datasets import open_dataset
 
     known = open_dataset(SNAPSHOT).companies
-    if args.tickers:
-        tickers = list(dict.fromkeys(normalize_ticker(t) for t in args.tickers.split(",") if t.strip()))
+    if tickers_text:
+        tickers = list(dict.fromkeys(normalize_ticker(t) for t in tickers_text.split(",") if t.strip()))
     else:
         from universes.loader import load_universe
 
-        tickers = list(load_universe(args.universe).tickers)
+        tickers = list(load_universe(str(universe)).tickers)
     if not tickers:
         raise RefreshError("No tickers to refresh: pass --tickers T1,T2 or --universe NAME.")
-    check_reachable(provider, args.timeout)
-    if PRICE_PROVIDER[provider] != provider:
-        check_reachable(PRICE_PROVIDER[provider], args.timeout)
-    sys.stderr.write(f"Loading OpenBB ({provider})...\n")
-    from openbb import obb
+    return name, tickers, known, today
 
-    start = (today - pd.DateOffset(years=PRICE_YEARS) - timedelta(days=10)).date()
-    path, failures, missing = refresh(
-        provider, tickers, name, lambda t: fetch_ticker(obb, provider, t, start), known, today, overwrite=args.force
-    )
-    for ticker, why in failures.items():
-        print(f"failed: {ticker}: {why}", file=sys.stderr)
-    for ticker, fields in missing.items():
-        print(f"{ticker}: {provider} gave no {', '.join(fields)}", file=sys.stderr)
-    if path is None:
-        print("Nothing was written: no ticker had usable statements and prices.", file=sys.stderr)
-        return 1
-    print(f"Wrote universe {name!r} ({len(tickers) - len(failures)} of {len(tickers)} tickers) to {path}")
-    print(f"Use it with --universe {name}; `rotation universes` lists it.")
-    return 0
+
+def import_openbb() -> Any:
+    """OpenBB's ``obb`` object, or a RefreshError a person can act on.
+
+    OpenBB builds its Python interface into its own installed package on first import; on a
+    read-only installation that fails with a permission error deep inside OpenBB.
+    """
+    try:
+        from openbb import obb
+    except (PermissionError, OSError) as exc:
+        raise RefreshError(
+            f"OpenBB could not start: it writes its build files into its own package folder, which is "
+            f"read-only here ({exc}). Run `python -c \"import openbb; openbb.build()\"` once with write "
+            "access to that environment, or install rotation into a writable one. Nothing was written."
+        ) from exc
+    return obb
+
+
+def fetch_start(today: pd.Timestamp) -> date:
+    """The first date of price history a refresh asks for."""
+    return (today - pd.DateOffset(years=PRICE_YEARS) - timedelta(days=10)).date()

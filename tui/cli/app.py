@@ -32,7 +32,7 @@ def check_universe_name(name: str) -> None:
     """Refuse an unknown universe before the app starts (a file path must exist)."""
     from universes.catalog import universe_definitions, unknown_universe
     from universes.errors import UserError
-    from universes.loader import is_table_path
+    from universes.paths import is_table_path
 
     if is_table_path(name):
         if not Path(name).expanduser().is_file():

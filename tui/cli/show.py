@@ -7,12 +7,6 @@ from typing import Any
 
 from tui.cli.common import add_command, emit, format_arg, open_session, screen_arg, universe_args
 
-CARD_KEYS = (
-    "ticker", "name", "cik", "exchange", "sector", "industry", "sic", "sic_source", "manufacturing",
-    "life_sciences", "price", "price_date", "shares", "market_cap", "adv_usd", "adv_shares",
-    "fiscal_year", "fundamentals_age_months", "market_cap_problem", "as_of", "universe",
-)  # fmt: skip
-
 
 def add_parser(sub: Any) -> None:
     p = add_command(sub, "show", "a company card: identity, market data, fundamentals and the screen's evidence", run)
@@ -27,8 +21,12 @@ def run(args: argparse.Namespace) -> int:
 
     card = open_session(args).company_card(args.ticker)
     if args.format == "json":
-        doc = {k: card.get(k) for k in CARD_KEYS}
+        from tui.session import CARD_FIELDS
+
+        doc = {k: card.get(k) for k in (*CARD_FIELDS, "as_of", "universe", "business_summary")}
         doc["fundamentals"] = records(card["fundamentals"])
+        doc["raw_fundamentals"] = records(card["raw_fundamentals"])
+        doc["integrity"] = card["integrity"]
         doc["evidence"] = card["evidence"]
         doc["evidence_universe"] = card["universe"] if card["evidence"] is not None else None
         doc["evidence_note"] = card["evidence_note"]
@@ -47,7 +45,12 @@ def render_card(card: dict[str, Any]) -> str:
     lines = c.identity_lines(card)
     headers, rows = c.fundamentals_table(card)
     if rows and len(headers) > 1:
-        lines += ["", table(rows, headers, "l" + "r" * (len(headers) - 1))]
+        lines += ["", "Fundamentals as the screen uses them (corrected where the data showed an error):"]
+        lines += [table(rows, headers, "l" + "r" * (len(headers) - 1))]
+    fixes = c.integrity_rows(card)
+    if fixes:
+        lines += ["", "Data corrections and flags (raw -> corrected, and why):"]
+        lines.append(table(fixes, ["FY", "field", "check", "raw -> corrected", "evidence"], "lllrl"))
     ev = card.get("evidence")
     if ev is None:
         lines += ["", card.get("evidence_note") or ""]

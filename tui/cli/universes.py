@@ -20,5 +20,13 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit(dumps(rows))
         return 0
-    emit(table([(r["name"], r["as_of"], f"{r['count']:,}", r["description"]) for r in rows], ["name", "as of", "count", "description"], "llrl"))
+    lines = [table([(r["name"], r["as_of"], "?" if r["count"] is None else f"{r['count']:,}", r["description"]) for r in rows], ["name", "as of", "count", "description"], "llrl")]
+    said: set[str] = set()
+    for r in rows:
+        notes = [str(n) for n in r.get("notes") or [] if str(n) not in said]  # type: ignore[attr-defined]
+        if notes:
+            lines += ["", f"{r['name']}: its rules and how they differ from the index they follow" + (" (and the notes above)" if said else "")]
+            lines += [f"  - {n}" for n in notes]
+            said.update(notes)
+    emit("\n".join(lines))
     return 0

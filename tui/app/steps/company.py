@@ -43,6 +43,8 @@ class CompanyStep(Step):
         with VerticalScroll(id="company-view"):
             yield Static("Highlight a company in step 2, or look one up.", id="company-head")
             yield Static("", id="company-error", classes="error")
+            yield Static("", id="company-summary", classes="dim")
+            yield DataTable(id="company-integrity", cursor_type="none")
             yield PlotextPlot(id="company-chart")
             yield Static("", id="company-fv-head")
             yield DataTable(id="company-fv", cursor_type="none")
@@ -107,6 +109,14 @@ class CompanyStep(Step):
             head.append(f"Portfolio: {fmt_pct(p['weight_before'], 2)} -> {fmt_pct(p['weight_after'], 2)}, expected alpha {fmt_pct(p['alpha'], 2)}")
         head[0] = f"[b]{head[0]}[/b]"
         self.query_one("#company-head", Static).update("\n".join(head))
+        summary = card.get("business_summary") or ""
+        self.query_one("#company-summary", Static).update(summary[:600] + ("..." if len(summary) > 600 else ""))
+        fill_table(
+            self.query_one("#company-integrity", DataTable),
+            [("y", "FY", False), ("f", "Data correction or flag", False), ("c", "Check", False), ("r", "Raw -> corrected", True), ("e", "Evidence", False)],
+            [tuple(r) for r in c.integrity_rows(card)],
+        )
+        self.query_one("#company-integrity", DataTable).display = bool(card.get("integrity"))
         ev = card["evidence"]
         self._chart(session, card, ev)
         fv_head = self.query_one("#company-fv-head", Static)

@@ -1,0 +1,60 @@
+"""Where datasets and user files live, and reading a manifest: what needs neither NumPy nor pandas.
+
+Commands that only list (``rotation universes``) import this and :mod:`universes.catalog`
+alone, so they answer without loading the numerical libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+SNAPSHOT = "snapshot"
+#: File types a user can give as a table (tickers, holdings, fundamentals).
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+SNAPSHOT_DIR = Path(__file__).resolve().parent / "data"
+
+
+def user_data_dir() -> Path:
+    """Where refreshed datasets and user files live (``$ROTATION_HOME`` overrides it)."""
+    override = os.environ.get("ROTATION_HOME")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rotation", appauthor=False))
+
+
+def refreshed_datasets_dir() -> Path:
+    """Folder holding one sub-folder per refreshed dataset."""
+    return user_data_dir() / "datasets"
+
+
+def dataset_path(name: str) -> Path:
+    """The folder of a dataset (it may not exist)."""
+    return SNAPSHOT_DIR if name == SNAPSHOT else refreshed_datasets_dir() / name
+
+
+def refreshed_dataset_names() -> list[str]:
+    """Names of the complete refreshed datasets in the user's data directory."""
+    root = refreshed_datasets_dir()
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and (p / "manifest.json").is_file() and not p.name.startswith(".")
+    )
+
+
+def read_manifest(name: str) -> dict[str, Any]:
+    """The manifest of a dataset, without loading its data."""
+    result: dict[str, Any] = json.loads((dataset_path(name) / "manifest.json").read_text())
+    return result
+
+
+def is_table_path(text: str) -> bool:
+    """Whether a universe argument names a file rather than a universe."""
+    return Path(text).suffix.lower() in TABLE_SUFFIXES
