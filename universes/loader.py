@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,10 @@ class Universe:
         ticker and fiscal year, as corrected by :mod:`universes.integrity` (years it drops are
         absent), with ``parent_share``.
     prices : PriceHistory
-        Daily history of these companies up to ``as_of``.
+        Daily history of these companies up to ``as_of``, read from the dataset the first time
+        it is used (screening and company cards need no prices; the optimiser and charts do).
+    prices_source : callable
+        What reads :attr:`prices` (a constructor argument; use :attr:`prices`).
     notes : tuple of str
         What was left out and why, and what a user's fundamentals file changed.
     reference_companies : pandas.DataFrame or None
@@ -105,7 +109,7 @@ class Universe:
     provider: str
     companies: pd.DataFrame
     fundamentals: pd.DataFrame = field(repr=False)
-    prices: PriceHistory = field(repr=False)
+    prices_source: Callable[[], PriceHistory] = field(repr=False)
     notes: tuple[str, ...] = ()
     reference_companies: pd.DataFrame | None = field(default=None, repr=False)
     reference_fundamentals: pd.DataFrame | None = field(default=None, repr=False)
@@ -113,6 +117,11 @@ class Universe:
 
     def __len__(self) -> int:
         return len(self.companies)
+
+    @functools.cached_property
+    def prices(self) -> PriceHistory:
+        """Daily history of the members up to ``as_of`` (read on first use)."""
+        return self.prices_source()
 
     @property
     def tickers(self) -> pd.Index:
@@ -133,7 +142,7 @@ class Universe:
             fundamentals=self.fundamentals[self.fundamentals["ticker"].isin(tickers)].reset_index(
                 drop=True
             ),
-            prices=self.prices.select(tickers),
+            prices_source=lambda: self.prices.select(tickers),
             notes=self.notes,
             reference_companies=self.reference_companies,
             reference_fundamentals=self.reference_fundamentals,
@@ -148,6 +157,8 @@ def _resolve_as_of(data: Dataset, as_of: str | pd.Timestamp | None) -> pd.Timest
         when = pd.Timestamp(as_of).normalize()
     except (ValueError, TypeError) as exc:
         raise UniverseError(f"As-of date {as_of!r} is not a date; use YYYY-MM-DD.") from exc
+    if when == data.as_of:
+        return when  # the dataset's own date: no need to read the prices to check it
     dates = data.prices.dates
     first_usable = pd.Timestamp(dates[min(MIN_HISTORY_SESSIONS, len(dates) - 1)])
     if when > data.as_of or when < first_usable:
@@ -267,7 +278,71 @@ def _missing_data_reason(companies: pd.DataFrame, as_of: pd.Timestamp) -> pd.Ser
 
 @functools.lru_cache(maxsize=16)
 def _point_in_time_cached(key: tuple[str, str, float], as_of: pd.Timestamp) -> PointInTime:
-    return point_in_time(open_dataset(key[0]), as_of)
+    folder = pit_cache_folder(key, as_of)
+    cached = read_pit_cache(folder)
+    if cached is not None:
+        return cached
+    pit = point_in_time(open_dataset(key[0]), as_of)
+    write_pit_cache(folder, pit)
+    return pit
+
+
+#: What a cached point-in-time view depends on besides the dataset: the code and tables that
+#: check and correct it. A change to any of them makes a new cache key.
+PIT_SOURCES = ("loader.py", "integrity.py", "datasets.py", "schema.py", "corporate_actions.toml", "sic_by_industry.toml")
+PIT_PARTS = ("companies", "fundamentals", "integrity")
+
+
+def pit_cache_folder(key: tuple[str, str, float], as_of: pd.Timestamp) -> Path:
+    """Where the point-in-time view of a dataset on a date is cached between runs.
+
+    The integrity checks take about a second on the whole snapshot; their result depends only
+    on the dataset's files, the date and the code, all of which are in the key. The cache
+    lives in the user's cache folder (``$ROTATION_HOME/cache`` when that is set).
+    """
+    import hashlib
+    import os
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(repr(key).encode())
+    for name in PIT_SOURCES:
+        digest.update((here / name).read_bytes())
+    home = os.environ.get("ROTATION_HOME")
+    if home:
+        root = Path(home).expanduser() / "cache"
+    else:
+        import platformdirs
+
+        root = Path(platformdirs.user_cache_dir("rotation", appauthor=False))
+    return root / "point-in-time" / f"{key[0]}-{as_of.date()}-{digest.hexdigest()[:16]}"
+
+
+def read_pit_cache(folder: Path) -> PointInTime | None:
+    """A cached point-in-time view, or None when there is none (or it cannot be read).
+
+    The cache is pickled frames (exact dtypes, fast to read), written only by this process into
+    the user's own cache folder.
+    """
+    path = folder / "point-in-time.pickle"
+    if not path.is_file():
+        return None
+    try:
+        frames = pd.read_pickle(path)
+        return PointInTime(*(frames[part] for part in PIT_PARTS))
+    except Exception:  # a damaged or foreign cache is rebuilt, never trusted
+        return None
+
+
+def write_pit_cache(folder: Path, pit: PointInTime) -> None:
+    """Cache a point-in-time view; a cache that cannot be written is simply not written."""
+    from universes.files import atomic_write
+
+    frames = {part: getattr(pit, part) for part in PIT_PARTS}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "point-in-time.pickle", lambda tmp: pd.to_pickle(frames, tmp))
+    except (OSError, ValueError, TypeError):
+        return
 
 
 def dataset_point_in_time(dataset: str, as_of: pd.Timestamp) -> PointInTime:
@@ -698,7 +773,7 @@ def _build_universe(
         provider=data.provider,
         companies=members,
         fundamentals=pit.fundamentals[pit.fundamentals["ticker"].isin(tickers)].reset_index(drop=True),
-        prices=data.prices.select(tickers, until=when),
+        prices_source=lambda: data.prices.select(tickers, until=when),
         notes=tuple(notes),
         reference_companies=reference,
         reference_fundamentals=pit.fundamentals[

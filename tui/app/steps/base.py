@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual.containers import Container
 from textual.widget import Widget
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static, Switch
 
 if TYPE_CHECKING:
     from tui.session import Session, SolveOutcome
@@ -91,3 +91,23 @@ class SortableTables:
 def leave_field(widget: Input) -> None:
     """Take focus off an input after Enter, so that the step keys work again at once."""
     widget.screen.set_focus(None)
+
+
+class SwitchState(Static):
+    """A switch's state in words ("on" / "off") beside it, for terminals without colour and for
+    screen readers; it follows the switch however its value changes."""
+
+    def __init__(self, switch: Switch) -> None:
+        super().__init__("on " if switch.value else "off", classes="switch-state")
+        self.switch = switch
+
+    def on_mount(self) -> None:
+        self.watch(self.switch, "value", self._show)
+
+    def _show(self, value: bool) -> None:
+        self.update("on " if value else "off")
+
+
+def switch_parts(switch: Switch) -> list[Widget]:
+    """A switch followed by its state in words."""
+    return [switch, SwitchState(switch)]

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static, Switch
 
 from tui.app.messages import EditsReset, SettingsEdited
-from tui.app.steps.base import Step
+from tui.app.steps.base import Step, switch_parts
 
 if TYPE_CHECKING:
     from tui.session import Session
@@ -69,7 +69,7 @@ class ConstraintsStep(Step):
         f = CONSTRAINT_FIELDS
 
         def row(key: str, label: str, inputs: Iterable[tuple[str, str]], switch: bool) -> Horizontal:
-            parts: list[Any] = [Switch(False, id=f"c-{key}-on")] if switch else [Static("", classes="switch-gap")]
+            parts: list[Any] = switch_parts(Switch(False, id=f"c-{key}-on")) if switch else [Static("", classes="switch-gap")]
             parts.append(Label(label, classes="row-label"))
             for fid, placeholder in inputs:
                 parts.append(Input(id=f"c-{fid}", placeholder=placeholder, classes="num"))

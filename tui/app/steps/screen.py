@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static, Swi
 from textual.widgets.data_table import ColumnKey
 
 from tui.app.messages import CompanyChosen, EditsReset, ScreenEdited
-from tui.app.steps.base import Step, right
+from tui.app.steps.base import Step, right, switch_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +114,7 @@ class ScreenStep(Step):
                     yield Label(f"{fld.label}{f' ({fld.unit.strip()})' if fld.unit else ''}")
                     yield Input(id=f"s-{key}", placeholder="off")
                 for key, label in SCREEN_SWITCHES.items():
-                    yield Horizontal(Switch(False, id=f"s-{key}"), Label(label), classes="switch-row")
+                    yield Horizontal(*switch_parts(Switch(False, id=f"s-{key}")), Label(label), classes="switch-row")
                 yield Label("Altman zones (safe, grey, distress, n/a)")
                 yield Input(id="s-z_zones", placeholder="all")
                 yield Label("Rank within")

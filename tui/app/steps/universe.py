@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Select, Static, Switch
 
 from tui.app.messages import CapitalChosen, HoldingsChosen, UniverseChosen
-from tui.app.steps.base import Step, fill_table, leave_field
+from tui.app.steps.base import Step, fill_table, leave_field, switch_parts
 
 if TYPE_CHECKING:
     from tui.session import Session
@@ -29,12 +29,12 @@ class UniverseStep(Step):
                 yield Select[str]([], id="universe-select", allow_blank=True, prompt="loading...")
                 yield Label("or a ticker list (.csv/.xlsx), Enter")
                 yield Input(placeholder="path to a ticker list", id="universe-file")
-                yield Label("Holdings file (ticker, shares; CASH row), Enter")
-                yield Input(placeholder="blank: start from cash", id="holdings-path")
+                yield Label("Holdings file, Enter")
+                yield Input(placeholder="ticker,shares (+CASH row); blank: cash", id="holdings-path")
                 yield Input(placeholder="sheet of an .xlsx (blank: first)", id="holdings-sheet")
-                yield Horizontal(Switch(False, id="ignore-unknown"), Label("keep unknown tickers", id="ignore-unknown-label"), classes="switch-row")
+                yield Horizontal(*switch_parts(Switch(False, id="ignore-unknown")), Label("keep unknown tickers", id="ignore-unknown-label"), classes="switch-row")
                 yield Label("New cash, USD (250k, 1.5m), Enter")
-                yield Input(placeholder="default 1,000,000 from cash, 0 with holdings", id="capital")
+                yield Input(placeholder="blank = 1,000,000 (0 with holdings)", id="capital")
                 yield Static("", id="universe-error", classes="error")
             with Vertical(id="universe-side"):
                 yield Static("Loading the universe...", id="universe-info")
