@@ -43,17 +43,16 @@ IDENTITY = (
 MARKET = ("price", "shares", "market_cap", "adv_usd", "fiscal_year", "fundamentals_age_months")
 #: Optional universe columns carried when present (``data_flags``: the data's corrections).
 OPTIONAL = ("data_flags",)
-#: Statement items and cycle figures carried into the screen table (the evidence and the red
-#: flags read them).
-REPORTED = (
-    "revenue",
+#: Latest-year statement items carried into the screen table.
+REPORTED = ("revenue", "operating_income", "net_income", "total_equity", "total_assets")
+#: Statement items and cycle figures the evidence and the red flags read.
+CYCLE_INPUTS = (
     "revenue_1",
     "revenue_avg",
     "revenue_peak",
     "revenue_growth_1y",
     "revenue_trend",
     "revenue_volatility",
-    "operating_income",
     "op_margin_avg",
     "op_margin_std",
     "interest_expense",
@@ -64,7 +63,6 @@ REPORTED = (
     "tax_rate_effective",
     "income_continuing_ops",
     "extraordinary_gains",
-    "net_income",
     "earnings_3y_avg",
     "loss_years",
     "da_avg",
@@ -72,13 +70,49 @@ REPORTED = (
     "wc_change_avg",
     "acquisitions_avg",
     "cash",
-    "total_equity",
-    "total_assets",
     "shares_basic",
     "shares_basic_1",
     "shares_basic_2",
     "shares_diluted",
     "unit_slips",
+)
+#: The inputs behind the evidence: in :attr:`ScreenResult.table` (:func:`evidence` reads them)
+#: but left out of :meth:`ScreenResult.top`, the ranked output (command line, workbook).
+DETAIL_COLUMNS = (
+    *CYCLE_INPUTS,
+    "revenue_normalised",
+    "op_margin_normalised",
+    "ebit_normalised",
+    "tax_rate_used",
+    "nopat",
+    "reinvestment",
+    "fcff0",
+    "debt",
+    "operating_cash",
+    "excess_cash",
+    "parent_share",
+    "growth_recent",
+    "growth_trend",
+    "growth_blend",
+    "equity_value",
+    "debt_to_equity",
+    "beta",
+    "size_premium",
+    "cost_of_equity",
+    "interest_coverage_normalised",
+    "debt_spread",
+    "cost_of_debt",
+    "debt_weight",
+    "eps",
+    "book_per_share",
+    "ev_to_ebit_normalised",
+    "price_to_book_parent",
+    *(
+        f"peer_{m}{part}"
+        for m in ("ev_to_ebit", "price_to_book")
+        for part in ("", "_q1", "_q3", "_count", "_level")
+    ),
+    *(f"unc_{c}{part}" for c in COMPONENTS for part in ("", "_points")),
 )
 
 #: The methods of the evidence, in order: intrinsic (EPV, DCF), relative (both peer multiples
@@ -129,10 +163,15 @@ class ScreenResult:
         passing = self.table[self.table["passes"]]
         return passing.sort_values("rank")
 
-    def top(self, n: int | None = None) -> pd.DataFrame:
-        """The first ``n`` ranked rows (all when ``n`` is None), contract columns first."""
+    def top(self, n: int | None = None, details: bool = False) -> pd.DataFrame:
+        """The first ``n`` ranked rows (all when ``n`` is None), contract columns first.
+
+        Every metric, fair value, flag and score; the inputs behind the evidence
+        (``DETAIL_COLUMNS``) only with ``details=True``.
+        """
         ranked = self.ranked if n is None else self.ranked.head(n)
-        rest = [c for c in ranked.columns if c not in CONTRACT_COLUMNS]
+        left_out = set(CONTRACT_COLUMNS) if details else {*CONTRACT_COLUMNS, *DETAIL_COLUMNS}
+        rest = [c for c in ranked.columns if c not in left_out]
         return ranked[list(CONTRACT_COLUMNS) + rest]
 
 
@@ -198,7 +237,7 @@ def compute_table(
     carried = [c for c in (*IDENTITY, *MARKET, *OPTIONAL) if c in companies.columns]
     base = companies[carried].copy()
     base["ticker"] = tickers
-    reported = panel[[c for c in REPORTED if c not in values.columns]]
+    reported = panel[[c for c in (*REPORTED, *CYCLE_INPUTS) if c not in values.columns]]
     table = pd.concat([base, values, uncertainty, safety, quality, reported], axis=1)
     table["years_of_data"] = panel["years"]
     table = pd.concat([table, red_flags(table, a)], axis=1)

@@ -325,3 +325,20 @@ def run_screen_table(result, screen: Screen) -> pd.DataFrame:
     from screener import rescreen
 
     return rescreen(result, screen, universe=None).ranked  # type: ignore[arg-type]
+
+
+def test_ranked_output_leaves_the_evidence_inputs_out_unless_asked(small_mfg) -> None:
+    from screener.run import DETAIL_COLUMNS
+
+    lean, full = small_mfg.top(5), small_mfg.top(5, details=True)
+    assert not set(DETAIL_COLUMNS) & set(lean.columns)
+    assert set(DETAIL_COLUMNS) <= set(full.columns)
+    for col in (
+        "fair_value",
+        "intrinsic_value",
+        "relative_value",
+        "fair_value_bear",
+        "flags",
+        "cheap",
+    ):
+        assert col in lean.columns
