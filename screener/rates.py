@@ -38,6 +38,21 @@ MAX_DEBT_TO_EQUITY = 3.0
 MIN_WACC_OVER_GROWTH = 0.02
 
 
+#: What :func:`cost_of_capital` returns for each company, in build-up order.
+RATE_BUILD_UP = (
+    "equity_value",
+    "debt_to_equity",
+    "beta",
+    "size_premium",
+    "cost_of_equity",
+    "interest_coverage_normalised",
+    "debt_spread",
+    "cost_of_debt",
+    "debt_weight",
+    "wacc",
+)
+
+
 def debt_spread(coverage: np.ndarray) -> np.ndarray:
     """Credit spread over the risk-free rate for each interest coverage (``DEBT_SPREADS``)."""
     c = np.nan_to_num(np.asarray(coverage, dtype=float), nan=-np.inf)

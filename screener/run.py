@@ -23,7 +23,7 @@ from screener.quality import (
     quality_metrics,
 )
 from screener.ranking import FACTORS, score
-from screener.rates import MIN_WACC_OVER_GROWTH
+from screener.rates import MIN_WACC_OVER_GROWTH, RATE_BUILD_UP
 from screener.screens import Screen, apply_filters
 from screener.uncertainty import COMPONENTS, business_uncertainty, margin_of_safety
 
@@ -94,15 +94,7 @@ DETAIL_COLUMNS = (
     "growth_recent",
     "growth_trend",
     "growth_blend",
-    "equity_value",
-    "debt_to_equity",
-    "beta",
-    "size_premium",
-    "cost_of_equity",
-    "interest_coverage_normalised",
-    "debt_spread",
-    "cost_of_debt",
-    "debt_weight",
+    *(c for c in RATE_BUILD_UP if c != "wacc"),
     "eps",
     "book_per_share",
     "ev_to_ebit_normalised",
@@ -540,21 +532,7 @@ def evidence(result: ScreenResult, ticker: str) -> dict[str, Any]:
         "rates": {
             "risk_free_rate": a.risk_free_rate,
             "equity_risk_premium": a.equity_risk_premium,
-            **_inputs(
-                row,
-                "equity_value",
-                "debt",
-                "debt_to_equity",
-                "tax_rate_used",
-                "beta",
-                "size_premium",
-                "cost_of_equity",
-                "interest_coverage_normalised",
-                "debt_spread",
-                "cost_of_debt",
-                "debt_weight",
-                "wacc",
-            ),
+            **_inputs(row, "debt", "tax_rate_used", *RATE_BUILD_UP),
             "formula": "cost_of_equity = risk_free_rate + beta x equity_risk_premium + size_premium; "
             "beta = 1 + (1 - tax) x debt / equity; cost_of_debt = risk_free_rate + spread(coverage); "
             "wacc = (1 - debt_weight) x cost_of_equity + debt_weight x cost_of_debt x (1 - tax)",
