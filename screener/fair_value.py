@@ -84,8 +84,10 @@ Range
 -----
 The bear and bull cases move every assumption against / for the company at once: margin
 ``margin_n -/+ op_margin_std``, WACC ``+/- rate_spread``, initial growth ``-/+ growth_spread``,
-peer multiples at their lower / upper quartile instead of the median. ``fair_value_bear <=
-fair_value <= fair_value_bull``.
+peer multiples at their lower / upper quartile instead of the median (the bull WACC stays 1
+point above terminal growth). Each case keeps the base case's methods: one that stops applying
+under the bear case's margin is worth zero there. So ``fair_value_bear <= fair_value <=
+fair_value_bull``.
 
 Reverse DCF
 -----------

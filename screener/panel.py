@@ -32,10 +32,13 @@ Cycle figures (missing where no year of the cycle has the inputs)
 ``loss_years``
     Years of the cycle with a net loss.
 ``parent_share``
-    The share of continuing earnings that belongs to the company's own shareholders:
-    ``(net_income - extraordinary_gains) / income_continuing_ops`` of the latest year with
-    income from continuing operations > 0, clipped to [0, 1]; 1 when no year qualifies. Below
-    1 when minority partners own part of a subsidiary (PLAB FY2023: 125.5 / 199.6 = 0.63).
+    The share of continuing earnings that belongs to the company's own shareholders: the sum
+    of ``net_income - extraordinary_gains`` / the sum of ``income_continuing_ops`` over the
+    cycle's years with income from continuing operations > 0, at most 1; 1 when no year
+    qualifies or the parent's sum is not positive (no share can be measured). Below 1 when minority partners own part of a subsidiary (PLAB FY2019-2023:
+    363.3 / 538.5 = 0.67; 0.63 in FY2023 alone) or the listed shares hold only part of the
+    business (Up-C structures). Summed over the cycle because one year of small or one-off
+    earnings makes the ratio meaningless (ANF FY2022: 2.8M of 10.4M).
 ``earnings_3y_avg``
     Mean of ``net_income - extraordinary_gains`` (the parent's earnings from continuing
     operations) over the latest year and the two before it that were published.
@@ -207,15 +210,12 @@ def _cycle_figures(h: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         volatility = np.where(n_changes >= 2, np.sqrt(change_ss / (n_changes - 1)), np.nan)
 
-    # Parent's share of continuing earnings, from the latest year with positive ones.
+    # Parent's share of continuing earnings over the cycle's years with positive ones.
     ico = h["income_continuing_ops"]
     parent = h["net_income"] - np.nan_to_num(h["extraordinary_gains"])
-    usable = np.isfinite(ico) & (ico > 0) & np.isfinite(parent)
-    first = np.argmax(usable, axis=1)
-    rows = np.arange(len(ico))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.clip(parent[rows, first] / ico[rows, first], 0.0, 1.0)
-    share = np.where(usable.any(axis=1), share, 1.0)
+    with np.errstate(invalid="ignore"):
+        share = _ratio_of_sums(parent, ico, ico > 0)
+        share = np.where(share > 0, np.minimum(share, 1.0), 1.0)
 
     pretax = h["pretax_income"]
     return {

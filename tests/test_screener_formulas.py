@@ -301,10 +301,11 @@ def test_multiples_use_peer_medians_without_the_company_itself() -> None:
 
 
 def test_minority_interest_leaves_the_parent_its_share() -> None:
-    share = {"income_continuing_ops": 8.0, "net_income": 6.0, "extraordinary_gains": 0.0}
-    t = table_for(two_years(latest=share), companies({"AAA": {}}))
+    prior = {"income_continuing_ops": 4.0, "net_income": 3.0, "extraordinary_gains": 0.0}
+    latest = {"income_continuing_ops": 8.0, "net_income": 6.0, "extraordinary_gains": 0.0}
+    t = table_for(two_years(prior=prior, latest=latest), companies({"AAA": {}}))
     row = t.loc["AAA"]
-    p = 6 / 8
+    p = (3 + 6) / (4 + 8)
     assert row["parent_share"] == pytest.approx(p)
     nopat = 10 * 0.75
     ev_equity = nopat / row["wacc"] + 7 - 20
