@@ -107,6 +107,9 @@ DETAIL_COLUMNS = (
     *(f"unc_{c}{part}" for c in COMPONENTS for part in ("", "_points")),
 )
 
+#: Columns a screen's weights and ranking options make (besides ``pct_*`` and ``contrib_*``).
+SCORE_COLUMNS = ("flag_penalty", "composite", "quality", "value", "passes", "rank")
+
 #: The methods of the evidence, in order: intrinsic (EPV, DCF), relative (both peer multiples
 #: together, each in ``parts``), and the Graham ceiling.
 EVIDENCE_METHODS = ("fv_epv", "fv_dcf", "relative_value", "fv_graham")
@@ -280,17 +283,31 @@ def rank_table(
 
 
 def rescreen(result: ScreenResult, screen: Screen, universe: Universe) -> ScreenResult:
-    """Re-run after a change: re-filter only when metrics, weights and assumptions are unchanged."""
+    """Re-run after a change, recomputing no more than the change needs.
+
+    Same assumptions: the metrics and fair values are kept; with the same weights, ranking
+    options and penalties too, only the filters are applied again, otherwise the scores are
+    recomputed. New assumptions: the whole screen runs again.
+    """
     old = result.screen
-    if (old.weights, old.peer_group, old.missing, old.assumptions, old.penalties) == (
+    if old.assumptions != screen.assumptions:
+        return run_screen(universe, screen)
+    table = result.table
+    if (old.weights, old.peer_group, old.missing, old.penalties) != (
         screen.weights,
         screen.peer_group,
         screen.missing,
-        screen.assumptions,
         screen.penalties,
     ):
-        return rank_table(result.table, screen, result.universe_name, result.as_of)
-    return run_screen(universe, screen)
+        kept = [
+            c
+            for c in table.columns
+            if c not in SCORE_COLUMNS and not c.startswith(("pct_", "contrib_"))
+        ]
+        metrics = table[kept]
+        scores = score(metrics, screen.weights, screen.peer_group, screen.missing, screen.penalties)
+        table = pd.concat([metrics, scores], axis=1)
+    return rank_table(table, screen, result.universe_name, result.as_of)
 
 
 def _value(x: Any) -> Any:

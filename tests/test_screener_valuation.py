@@ -342,3 +342,17 @@ def test_ranked_output_leaves_the_evidence_inputs_out_unless_asked(small_mfg) ->
         "cheap",
     ):
         assert col in lean.columns
+
+
+def test_rescreen_after_a_weight_or_penalty_change_equals_a_fresh_screen(
+    snapshot_universes, small_mfg
+) -> None:
+    from screener import rescreen
+
+    u = snapshot_universes["us-small-manufacturing"]
+    changed = small_mfg.screen.with_weights(altman_z=3.0).with_penalties(peak_margin=20.0)
+    again = rescreen(small_mfg, changed, u)
+    fresh = run_screen(u, changed)
+    cols = ["rank", "composite", "flag_penalty", "quality", "value", "pct_altman_z"]
+    pd.testing.assert_frame_equal(again.ranked[cols], fresh.ranked[cols])
+    assert set(again.table.columns) == set(fresh.table.columns)
