@@ -32,13 +32,15 @@ Cycle figures (missing where no year of the cycle has the inputs)
 ``loss_years``
     Years of the cycle with a net loss.
 ``parent_share``
-    The share of continuing earnings that belongs to the company's own shareholders: the sum
-    of ``net_income - extraordinary_gains`` / the sum of ``income_continuing_ops`` over the
-    cycle's years with income from continuing operations > 0, at most 1; 1 when no year
-    qualifies or the parent's sum is not positive (no share can be measured). Below 1 when minority partners own part of a subsidiary (PLAB FY2019-2023:
-    363.3 / 538.5 = 0.67; 0.63 in FY2023 alone) or the listed shares hold only part of the
-    business (Up-C structures). Summed over the cycle because one year of small or one-off
-    earnings makes the ratio meaningless (ANF FY2022: 2.8M of 10.4M).
+    The share of the group's earnings that belongs to the company's own shareholders over the
+    cycle: sum of ``net_income`` / sum of ``income_continuing_ops + extraordinary_gains`` over
+    the years where both are positive (the data layer's per-year ``parent_share``, weighted by
+    the group's earnings), at most 1; 1 when no year qualifies. Below 1 when minority partners
+    own part of a subsidiary (PLAB FY2019-2023: 363.3 / 538.5 = 0.67; 0.63 in FY2023 alone) or
+    the listed shares hold only part of the business (Up-C structures). Summed over the cycle
+    because one year of small or one-off earnings makes the ratio meaningless (ANF FY2022:
+    2.8M of 10.4M).
+
 ``earnings_3y_avg``
     Mean of ``net_income - extraordinary_gains`` (the parent's earnings from continuing
     operations) over the latest year and the two before it that were published.
@@ -210,12 +212,13 @@ def _cycle_figures(h: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         volatility = np.where(n_changes >= 2, np.sqrt(change_ss / (n_changes - 1)), np.nan)
 
-    # Parent's share of continuing earnings over the cycle's years with positive ones.
-    ico = h["income_continuing_ops"]
-    parent = h["net_income"] - np.nan_to_num(h["extraordinary_gains"])
+    # The parent's share of the group's earnings over the cycle (see the module docstring).
+    net = h["net_income"]
+    group = h["income_continuing_ops"] + np.nan_to_num(h["extraordinary_gains"])
     with np.errstate(invalid="ignore"):
-        share = _ratio_of_sums(parent, ico, ico > 0)
-        share = np.where(share > 0, np.minimum(share, 1.0), 1.0)
+        share = _ratio_of_sums(net, group, (group > 0) & (net > 0))
+    share = np.where(np.isfinite(share), np.minimum(share, 1.0), 1.0)
+    parent = net - np.nan_to_num(h["extraordinary_gains"])
 
     pretax = h["pretax_income"]
     return {
@@ -261,7 +264,8 @@ def build_panel(fundamentals: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
     latest = f.groupby("ticker", sort=False).tail(1).set_index("ticker").reindex(tickers)
     by_year = f.set_index(["ticker", "fiscal_year"])[list(LAGGED)]
     year = latest["fiscal_year"].astype("float64")
-    panel = latest.drop(columns=["ticker"], errors="ignore").copy()
+    # The cycle's parent_share (below) replaces the latest year's, where the data carry one.
+    panel = latest.drop(columns=["ticker", "parent_share"], errors="ignore").copy()
     for lag in (1, 2):
         key = pd.MultiIndex.from_arrays([tickers, (year - lag).astype("Int64")])
         prior = by_year.reindex(key)

@@ -83,9 +83,9 @@ def by_hand(universe, ticker: str) -> dict[str, float]:
     nopat = ebit_n * (1 - tax)
     debt = last["short_term_debt"] + last["long_term_debt"]
     excess = max(last["cash"] - 0.02 * last["revenue"], 0.0)
-    positive = f[f["income_continuing_ops"] > 0]  # the parent's share over the cycle
-    parent = (positive["net_income"] - positive["extraordinary_gains"]).sum()
-    p = min(parent / positive["income_continuing_ops"].sum(), 1.0)
+    group = f["income_continuing_ops"] + f["extraordinary_gains"]  # the parent's share
+    both = (group > 0) & (f["net_income"] > 0)
+    p = min(f.loc[both, "net_income"].sum() / group[both].sum(), 1.0) if both.any() else 1.0
 
     equity = market_cap / p
     beta = 1 + (1 - tax) * min(debt / equity, 3.0)
