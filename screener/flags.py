@@ -32,8 +32,8 @@ Rules (thresholds are the constants below)
     Weighted basic shares up ``DILUTION_ONE_YEAR`` (5%) or more on the prior year, or
     ``DILUTION_TWO_YEARS`` (10%) over two years.
 ``data_integrity``
-    The data carry a correction or warning (``data_flags`` of the universe), or the figures
-    contradict each other: a figure in the wrong unit (``unit_slips`` of the panel), an income
+    The data layer found a problem it could not resolve (``data_warnings``, see
+    :func:`data_warnings`), or the figures contradict each other: a figure in the wrong unit (``unit_slips`` of the panel), an income
     statement that does not add up (operating income + non-operating income + unusual items
     more than ``STATEMENT_GAP`` (10%) of revenue away from pretax income), an operating margin
     of ``MAX_OPERATING_MARGIN`` (90%) or more (costs booked elsewhere), basic shares under half
@@ -151,6 +151,39 @@ def statement_gap(table: pd.DataFrame) -> pd.Series:
     )
 
 
+#: Checks of the data layer whose findings inform rather than warn: a minority interest (the
+#: valuation takes the parent's share), an old fiscal year (the ``stale_fiscal_year`` flag has
+#: its own, later threshold) and a SIC code inferred from the industry.
+INFORMATIONAL_CHECKS = ("minority interest", "stale", "sic")
+
+
+def data_warnings(
+    tickers: pd.Index, integrity: pd.DataFrame | None, data_flags: pd.Series | None
+) -> pd.Series:
+    """Per company, the data problems left unresolved ('; '-joined phrases, '' when none).
+
+    Parameters
+    ----------
+    tickers : pandas.Index
+    integrity : pandas.DataFrame or None
+        The universe's integrity findings (``ticker``, ``check``, ``action``, ``flag``): a
+        finding counts when the data layer only flagged it (a correction fixed the figure) and
+        its check is not one of ``INFORMATIONAL_CHECKS``.
+    data_flags : pandas.Series or None
+        The universe's ``data_flags``; without an integrity table every non-empty one counts.
+    """
+    if integrity is not None and {"ticker", "check", "action", "flag"} <= set(integrity.columns):
+        found = integrity[
+            (integrity["action"] == "flagged") & ~integrity["check"].isin(INFORMATIONAL_CHECKS)
+        ]
+        phrases = found.drop_duplicates(["ticker", "flag"]).groupby("ticker")["flag"]
+        joined = phrases.agg("; ".join)
+        return joined.reindex(tickers).fillna("").astype(object)
+    if data_flags is not None:
+        return data_flags.reindex(tickers).fillna("").astype(object)
+    return pd.Series("", index=tickers, dtype=object)
+
+
 def _data_problems(table: pd.DataFrame) -> pd.DataFrame:
     revenue = _col(table, "revenue")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -158,7 +191,7 @@ def _data_problems(table: pd.DataFrame) -> pd.DataFrame:
         gap = (statement_gap(table)).abs()
         return pd.DataFrame(
             {
-                "data_flags": _text(table, "data_flags").str.len() > 0,
+                "data_warnings": _text(table, "data_warnings").str.len() > 0,
                 "unit_slips": _text(table, "unit_slips").str.len() > 0,
                 "statement_gap": (gap > STATEMENT_GAP * revenue) & (gap > 1e6),
                 "implausible_margin": _col(table, "operating_income")
@@ -180,7 +213,7 @@ def red_flags(table: pd.DataFrame, a: ValuationAssumptions) -> pd.DataFrame:
     table : pandas.DataFrame
         The screen table so far: panel items (latest year, ``_1``/``_2`` lags, cycle figures),
         the fair values and, when the universe has them, ``fundamentals_age_months`` and
-        ``data_flags`` (a missing column raises no flag).
+        ``data_warnings`` (:func:`data_warnings`; a missing column raises no flag).
     a : ValuationAssumptions
         ``min_growth`` and ``max_growth`` (growth at a cap).
 
@@ -261,8 +294,8 @@ def flag_evidence(row: pd.Series, a: ValuationAssumptions) -> list[dict[str, Any
     gains = one_off_gains(row.to_frame().T).iloc[0]
     problems = _data_problems(row.to_frame().T).iloc[0]
     issues = []
-    if problems["data_flags"]:
-        issues.append(str(g("data_flags")))
+    if problems["data_warnings"]:
+        issues.append(f"the data layer warns: {g('data_warnings')}")
     if problems["unit_slips"]:
         issues.append(f"figures in the wrong unit, read as missing: {g('unit_slips')}")
     if problems["statement_gap"]:
@@ -308,10 +341,11 @@ def flag_evidence(row: pd.Series, a: ValuationAssumptions) -> list[dict[str, Any
         f"{_number(g('fundamentals_age_months'))} months before the as-of date",
         "share_dilution": f"basic shares {_shares(g('shares_basic'))} vs {_shares(g('shares_basic_1'))} a "
         f"year earlier and {_shares(g('shares_basic_2'))} two years earlier",
-        "data_integrity": "; ".join(issues)
-        if issues
-        else "no data correction or contradiction found",
+        "data_integrity": "; ".join(issues) if issues else "no unresolved data problem found",
     }
+    notes = str(g("data_flags") or "")
+    if notes:
+        texts["data_integrity"] += f" (the data layer's notes and corrections: {notes})"
     return [
         {
             "flag": name,

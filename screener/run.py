@@ -11,7 +11,7 @@ import pandas as pd
 
 from screener.assumptions import ValuationAssumptions
 from screener.fair_value import fair_values
-from screener.flags import flag_evidence, red_flags
+from screener.flags import data_warnings, flag_evidence, red_flags
 from screener.panel import build_panel
 from screener.peers import describe_group
 from screener.quality import (
@@ -41,7 +41,8 @@ IDENTITY = (
     "exchange",
 )
 MARKET = ("price", "shares", "market_cap", "adv_usd", "fiscal_year", "fundamentals_age_months")
-#: Optional universe columns carried when present (``data_flags``: the data's corrections).
+#: Optional universe columns carried when present (``data_flags``: the data layer's notes and
+#: corrections, shown in the evidence).
 OPTIONAL = ("data_flags",)
 #: Latest-year statement items carried into the screen table.
 REPORTED = ("revenue", "operating_income", "net_income", "total_equity", "total_assets")
@@ -201,6 +202,7 @@ def compute_table(
     screen: Screen,
     reference_companies: pd.DataFrame | None = None,
     reference_fundamentals: pd.DataFrame | None = None,
+    integrity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """All metrics, fair values, flags and scores for ``companies`` (no filtering yet).
 
@@ -211,6 +213,9 @@ def compute_table(
     screen : Screen
     reference_companies, reference_fundamentals : pandas.DataFrame, optional
         The fixed peer set of relative valuation (see :func:`valuation_set`).
+    integrity : pandas.DataFrame, optional
+        The data layer's findings, for the ``data_integrity`` flag
+        (:func:`screener.flags.data_warnings`).
     """
     a = screen.assumptions
     everyone, all_fundamentals = valuation_set(
@@ -235,6 +240,7 @@ def compute_table(
     reported = panel[[c for c in (*REPORTED, *CYCLE_INPUTS) if c not in values.columns]]
     table = pd.concat([base, values, uncertainty, safety, quality, reported], axis=1)
     table["years_of_data"] = panel["years"]
+    table["data_warnings"] = data_warnings(tickers, integrity, companies.get("data_flags"))
     table = pd.concat([table, red_flags(table, a)], axis=1)
     scores = score(table, screen.weights, screen.peer_group, screen.missing, screen.penalties)
     return pd.concat([table, scores], axis=1)
@@ -263,6 +269,7 @@ def run_screen(universe: Universe, screen: Screen) -> ScreenResult:
         screen,
         universe.reference_companies,
         universe.reference_fundamentals,
+        getattr(universe, "integrity", None),
     )
     return rank_table(table, screen, universe.name, universe.as_of)
 

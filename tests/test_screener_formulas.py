@@ -440,3 +440,32 @@ def test_debt_above_value_gives_zero_fair_value_and_capped_ratio() -> None:
     t = table_for(f, companies({"DBT": {}}))
     assert t.loc["DBT", "fair_value"] == 0.0
     assert t.loc["DBT", "price_to_fair_value"] == 99.0
+
+
+def test_data_integrity_counts_only_what_the_data_layer_left_unresolved() -> None:
+    from screener.flags import data_warnings
+
+    # SYNTHETIC findings in the data layer's layout (universes.integrity.INTEGRITY_COLUMNS).
+    integrity = pd.DataFrame(
+        {
+            "ticker": ["P1", "P1", "P2", "P3"],
+            "check": ["share class", "stale", "unit slip", "minority interest"],
+            "action": ["flagged", "flagged", "corrected", "flagged"],
+            "flag": [
+                "shares: diluted 2.3x basic (other class or units?)",
+                "fundamentals 14 months old",
+                "cash-flow statement FY2020 1,000x (unit slip), corrected",
+                "minority interest 20% of profit",
+            ],
+        }
+    )
+    tickers = pd.Index(["P1", "P2", "P3"])
+    warned = data_warnings(tickers, integrity, None)
+    assert list(warned) == ["shares: diluted 2.3x basic (other class or units?)", "", ""]
+    # Without the findings table, every non-empty data_flags counts.
+    assert list(data_warnings(tickers, None, pd.Series({"P2": "something"}))) == ["", "something", ""]
+
+    f = fundamentals(*({"ticker": t, "fiscal_year": 2023} for t in tickers))
+    screen = Screen(weights={"price_to_fair_value": 1.0})
+    t = compute_table(companies({k: {} for k in tickers}), f, screen, integrity=integrity)
+    assert list(t["flag_data_integrity"]) == [True, False, False]
