@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -89,18 +90,12 @@ def test_ranking_is_stable_under_row_order(small_result) -> None:
 
     u = load_universe("us-small")
     shuffled = u.companies.sample(frac=1.0, random_state=7)
-    u2 = type(u)(
-        u.name,
-        u.description,
-        u.as_of,
-        u.dataset,
-        u.provider,
-        shuffled,
-        u.fundamentals.sample(frac=1.0, random_state=3),
-        u.prices,
-        u.notes,
-        u.reference_companies.sample(frac=1.0, random_state=5),
-        u.reference_fundamentals.sample(frac=1.0, random_state=9),
+    u2 = dataclasses.replace(
+        u,
+        companies=shuffled,
+        fundamentals=u.fundamentals.sample(frac=1.0, random_state=3),
+        reference_companies=u.reference_companies.sample(frac=1.0, random_state=5),
+        reference_fundamentals=u.reference_fundamentals.sample(frac=1.0, random_state=9),
     )
     again = run_screen(u2, load_screen())
     a = small_result.ranked[["ticker", "rank", "composite"]].reset_index(drop=True)
