@@ -179,20 +179,17 @@ def valuation_set(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The companies valued together (each other's peers) and their fundamentals.
 
-    The reference set plus any screened company outside it; without a reference set, the
-    screened companies themselves (then relative values depend on the universe).
+    The screened companies with their own rows and fundamentals, plus the reference set's
+    other companies as peers; without a reference set, the screened companies alone (then
+    relative values depend on the universe).
     """
     if reference_companies is None or reference_fundamentals is None:
         return companies, fundamentals
-    extra = companies.index.difference(reference_companies.index)
-    if len(extra) == 0:
-        return reference_companies, reference_fundamentals
+    others = reference_companies.index.difference(companies.index)
+    peers_only = reference_fundamentals["ticker"].isin(others)
     return (
-        pd.concat([reference_companies, companies.loc[extra]]),
-        pd.concat(
-            [reference_fundamentals, fundamentals[fundamentals["ticker"].isin(extra)]],
-            ignore_index=True,
-        ),
+        pd.concat([companies, reference_companies.loc[others]]),
+        pd.concat([fundamentals, reference_fundamentals[peers_only]], ignore_index=True),
     )
 
 

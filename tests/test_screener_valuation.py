@@ -377,3 +377,20 @@ def test_rescreen_after_a_weight_or_penalty_change_equals_a_fresh_screen(
     cols = ["rank", "composite", "flag_penalty", "quality", "value", "pct_altman_z"]
     pd.testing.assert_frame_equal(again.ranked[cols], fresh.ranked[cols])
     assert set(again.table.columns) == set(fresh.table.columns)
+
+
+def test_the_universe_s_own_fundamentals_value_its_companies(snapshot_universes) -> None:
+    import dataclasses
+
+    u = snapshot_universes["us-small-manufacturing"]
+    f = u.fundamentals.copy()
+    mcft = f["ticker"] == "MCFT"
+    f.loc[mcft, "operating_income"] *= 2  # edited figures (as a --fundamentals file would)
+    edited = run_screen(dataclasses.replace(u, fundamentals=f), load_screen()).table
+    plain = run_screen(u, load_screen()).table
+    assert edited.loc["MCFT", "ebit_normalised"] == pytest.approx(
+        2 * plain.loc["MCFT", "ebit_normalised"]
+    )
+    assert edited.loc["MED", "fair_value"] == pytest.approx(
+        plain.loc["MED", "fair_value"], rel=0.05
+    )
