@@ -1,8 +1,10 @@
 """Benchmark: every metric, fair value and rank for the whole us-all snapshot.
 
 Target (issue 3): 150 ms or less on the 2-core reference machine. The universe is loaded once,
-untimed; each timed run computes the panel, quality metrics, four fair-value methods, the
-reverse DCF, percentiles, composite, filters and ranks from scratch.
+untimed; each timed run computes from scratch the panel, the peer multiples over the dataset's
+reference set, each company's rates, the fair-value methods with their bear and bull cases,
+the reverse DCF, the uncertainty rating, the quality metrics, the red flags, percentiles,
+composite, filters and ranks.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@
     from screener import load_screen, run_screen
     result = run_screen(load_universe("us-small-manufacturing"), load_screen())
     result.top(20)                 # ranked, contract columns first
-    evidence(result, "ABC")        # why ABC ranks where it does
+    evidence(result, "ABC")        # why ABC ranks where it does: methods, rates, range, flags
 """
 
-from screener.fair_value import ValuationAssumptions
+from screener.assumptions import UNCERTAINTY_LEVELS, ValuationAssumptions
+from screener.flags import FLAGS
 from screener.ranking import FACTORS
 from screener.run import CONTRACT_COLUMNS, ScreenResult, evidence, rescreen, run_screen
 from screener.screens import (
@@ -28,6 +29,8 @@ __all__ = [
     "DEFAULT_SCREEN",
     "FACTORS",
     "FILTERS",
+    "FLAGS",
+    "UNCERTAINTY_LEVELS",
     "Screen",
     "ScreenError",
     "ScreenResult",

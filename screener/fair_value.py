@@ -1,337 +1,438 @@
-"""Fair value per share by four methods, their blend, and the growth the price implies.
+"""Fair value per share: intrinsic value (EPV, DCF) and relative value (peer multiples), kept
+apart and blended by a rule the user sets, with a bear / base / bull range and the growth the
+price implies.
 
-Methods (all per share, in USD; ``shares`` = weighted basic shares of the latest year)
--------------------------------------------------------------------------------------
+All values are per share in USD (``shares`` = weighted basic shares of the latest year, as in
+the market cap); the cycle figures come from :mod:`screener.panel`, the rates from
+:mod:`screener.rates`, the assumptions ``a`` from :class:`screener.ValuationAssumptions`.
+
+Normalised inputs (shared by every method)
+------------------------------------------
+::
+
+    revenue_n     = min(latest revenue, cycle-average revenue)
+    margin_n      = cycle operating margin (sum of EBIT / sum of revenue)
+    EBIT_n        = revenue_n x margin_n
+    t             = effective tax rate of the cycle, clipped to [min_tax_rate, max_tax_rate]
+                    (tax_rate when the cycle has no pretax profit)
+    NOPAT         = EBIT_n x (1 - t)
+    excess_cash   = max(cash - operating_cash x latest revenue, 0)
+    debt          = short-term + long-term debt
+    p             = parent_share (the parent's share of continuing earnings, see panel)
+
+A record year's revenue is brought down to the cycle average; a year below the average is not
+raised (a fall may last). Minority partners are assumed to own the same share ``1 - p`` of
+every part of the firm as of its earnings, so each equity value is multiplied by ``p``.
+
+Intrinsic value
+---------------
 **Earnings power value** (Greenwald)::
 
-    EPV = op_margin_avg x revenue x (1 - tax_rate) / cost_of_capital + cash - debt
+    EPV = (NOPAT / WACC + excess_cash - debt) x p / shares        (applies when NOPAT > 0)
 
-``op_margin_avg`` is the cycle-normalised operating margin (mean over the available years).
-Not applicable when normalised earnings are zero or negative.
+D&A is taken as the cost of maintaining the assets (no maintenance-capex adjustment).
 
-**Sector-relative multiples**::
+**Free cash flow to the firm, two stages, at the WACC** (with the net-debt bridge)::
 
-    value_ev_ebit = (peer median EV/EBIT x EBIT + cash - debt)
-    value_pb      = peer median P/B x book equity
-    multiples     = mean of the two that apply
+    FCFF_0 = NOPAT + da_avg - capex_avg + wc_change_avg - acquisitions_avg
+    g_0    = clip(w x revenue_growth_1y + (1 - w) x revenue_trend, min_growth, max_growth)
+             (w = recent_growth_weight; either term alone when the other is missing; 0 with neither)
+    g_t    = g_0 + (terminal_growth - g_0) x (t - 1) / (years - 1),      t = 1..years
+    EV     = sum FCFF_t / (1 + WACC)^t + FCFF_years x (1 + terminal_growth) / (WACC - terminal_growth) / (1 + WACC)^years
+    DCF    = (EV + excess_cash - debt) x p / shares                     (applies when FCFF_0 > 0)
 
-Peer medians come from the screened universe itself: the company's industry when it has at
-least ``min_peers`` companies with a positive denominator, else its sector, else the whole
-universe. EV/EBIT applies only to EBIT > 0, P/B only to book equity > 0.
+Working capital is the cycle's average cash effect, not one year's swing; acquisitions are
+reinvestment (growth bought is not free). Stock-based compensation is an operating expense
+inside EBIT, so NOPAT already counts it as a cost; the data carry it only inside
+``non_cash_items``, which is why the DCF starts from NOPAT, not from operating cash flow.
 
-**Free-cash-flow DCF**, two stages::
+Relative value (peers over the fixed reference set, :mod:`screener.peers`)
+--------------------------------------------------------------------------
+::
 
-    FCF0 = operating cash flow - capex_avg
-    g_t  = g0 + (terminal_growth - g0) x (t - 1) / (years - 1),   t = 1..years
-    EV   = sum FCF_t / (1 + r)^t + FCF_years x (1 + terminal_growth) / (r - terminal_growth) / (1 + r)^years
-    DCF  = EV + cash - debt
+    ev_to_ebit       = (market cap + debt - cash) / latest EBIT   (the usual multiple, a ranking
+                       factor; not used for value)
+    EV_market        = market cap / p + debt - excess_cash
+    ev_to_ebit_n     = EV_market / EBIT_n              (EBIT_n > 0)
+    pb_parent        = market cap / (book equity x p)  (book > 0)
+    value_ev_ebit    = (peer median ev_to_ebit_n x EBIT_n + excess_cash - debt) x p / shares
+    value_pb         = peer median pb_parent x book equity x p / shares    (EBIT_n > 0)
+    relative         = mean of the two that apply
 
-``g0`` is the historical revenue CAGR clipped to [``min_growth``, ``max_growth``]; ``r`` is
-``discount_rate``. Not applicable when FCF0 <= 0.
+Both need positive normalised earnings: a company that loses money over the cycle is not worth
+its profitable peers' price / book.
 
-**Graham number**: ``sqrt(22.5 x EPS x book value per share)``; applies when both are positive.
+**Graham number**: ``sqrt(22.5 x EPS x book per share)``, EPS the mean of the parent's
+continuing earnings over the last three years (``earnings_3y_avg``) per share, book per share
+the parent's share of book equity; applies when both are positive. It is a ceiling for a
+defensive buyer (Graham's P/E 15 x P/B 1.5), never a floor: reported beside the fair value and
+applied only with ``graham_ceiling = true``.
 
 Blend
 -----
-``fair_value`` = median of the primary methods that apply (EPV, multiples, DCF), never below the
-Graham number: the conservative floor (when it applies). With no primary method, the Graham
-number alone; with none at all, missing (the ranking treats it as worst). An equity value below
-zero (debt above the operating value) counts as zero: shareholders cannot be worth less.
+::
 
+    intrinsic  = mean of EPV and DCF (those that apply)
+    fair_value = intrinsic_weight x intrinsic + (1 - intrinsic_weight) x relative
+                 (the one that exists when the other does not; missing with neither)
+
+An equity value below zero (debt above the value of operations) counts as zero.
 ``price_to_fair_value`` = price / fair value (capped at 99; a fair value of zero gives 99),
-``discount`` = 1 - price / fair value. ``uncertainty`` grades the agreement of all the values
-that apply (coefficient of variation): A (>= 3 methods, CV < 0.25), B (>= 2, CV < 0.5),
-C (>= 2, CV < 1), D (one method, or CV >= 1), ``-`` (none).
+``discount`` = 1 - price / fair value.
+
+Range
+-----
+The bear and bull cases move every assumption against / for the company at once: margin
+``margin_n -/+ op_margin_std``, WACC ``+/- rate_spread``, initial growth ``-/+ growth_spread``,
+peer multiples at their lower / upper quartile instead of the median (the bull WACC stays 1
+point above terminal growth). Each case keeps the base case's methods: one that stops applying
+under the bear case's margin is worth zero there. So ``fair_value_bear <= fair_value <=
+fair_value_bull``.
 
 Reverse DCF
 -----------
-``implied_growth``: the initial growth ``g0`` at which the DCF equals the price (SciPy's
+``implied_growth``: the initial growth ``g_0`` at which the DCF equals the price (SciPy's
 elementwise bracketing root finder, Chandrupatla), searched in [-50%, +100%]; missing where
-FCF0 <= 0 or the price lies outside that range (``implied_growth_note`` says which).
+FCFF_0 <= 0 or the price lies outside that range (``implied_growth_note`` says which).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
 import numpy as np
 import pandas as pd
 
-from screener.panel import safe_div
-from screener.quality import net_debt
+from screener.assumptions import ValuationAssumptions
+from screener.peers import peer_multiples
+from screener.rates import MIN_WACC_OVER_GROWTH, cost_of_capital
 
-PRIMARY_METHODS = ("fv_epv", "fv_multiples", "fv_dcf")
-ALL_METHODS = (*PRIMARY_METHODS, "fv_graham")
+INTRINSIC_METHODS = ("fv_epv", "fv_dcf")
+RELATIVE_METHODS = ("fv_ev_ebit", "fv_pb")
 PTFV_CAP = 99.0
 GROWTH_SEARCH = (-0.5, 1.0)
 
-
-@dataclass(frozen=True)
-class ValuationAssumptions:
-    """Editable inputs of the fair-value methods (the ``[assumptions]`` table of a screen).
-
-    Attributes
-    ----------
-    cost_of_capital : float
-        Capitalisation rate of earnings power (EPV).
-    tax_rate : float
-        Tax on normalised operating earnings (EPV).
-    discount_rate : float
-        DCF discount rate.
-    terminal_growth : float
-        Perpetual growth after the explicit DCF years; must be below ``discount_rate``.
-    dcf_years : int
-        Years over which growth fades from ``g0`` to ``terminal_growth``.
-    min_growth, max_growth : float
-        Clip for ``g0``, the historical revenue CAGR.
-    peer_group : str
-        ``"industry"`` or ``"sector"``: where the multiples' medians come from.
-    min_peers : int
-        Fewer peers than this falls back from industry to sector to the whole universe.
-    """
-
-    cost_of_capital: float = 0.09
-    tax_rate: float = 0.21
-    discount_rate: float = 0.09
-    terminal_growth: float = 0.025
-    dcf_years: int = 10
-    min_growth: float = -0.05
-    max_growth: float = 0.15
-    peer_group: str = "industry"
-    min_peers: int = 5
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0 < self.cost_of_capital < 1:
-            problems.append("cost_of_capital must be between 0 and 1")
-        if not 0 <= self.tax_rate < 1:
-            problems.append("tax_rate must be between 0 and 1")
-        if not 0 < self.discount_rate < 1:
-            problems.append("discount_rate must be between 0 and 1")
-        if not self.terminal_growth < self.discount_rate:
-            problems.append("terminal_growth must be below discount_rate")
-        if not 2 <= self.dcf_years <= 50:
-            problems.append("dcf_years must be 2-50")
-        if not self.min_growth <= self.max_growth:
-            problems.append("min_growth must not exceed max_growth")
-        if self.peer_group not in ("industry", "sector"):
-            problems.append("peer_group must be 'industry' or 'sector'")
-        if self.min_peers < 1:
-            problems.append("min_peers must be at least 1")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @classmethod
-    def names(cls) -> list[str]:
-        """The assumption names (valid keys of a screen's ``[assumptions]``)."""
-        return [f.name for f in fields(cls)]
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+#: Arrays of one value per company, by name (the methods work on NumPy arrays: a screen of
+#: every company runs them several times, and pandas' per-operation cost would dominate).
+Arrays = dict[str, np.ndarray]
 
 
-def per_share(equity: pd.Series, shares: pd.Series) -> pd.Series:
+def column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as a float array (missing values as NaN)."""
+    return frame[name].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN (not infinite) where ``den`` is zero or either side is missing."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(num, dtype=float) / np.asarray(den, dtype=float)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def positive(x: np.ndarray) -> np.ndarray:
+    """``x`` where it is above zero, else NaN."""
+    with np.errstate(invalid="ignore"):
+        return np.where(x > 0, x, np.nan)
+
+
+def mean_of(*arrays: np.ndarray) -> np.ndarray:
+    """Elementwise mean of the arrays that are not missing (NaN where all are)."""
+    stack = np.vstack(arrays)
+    ok = np.isfinite(stack)
+    count = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.where(ok, stack, 0.0).sum(axis=0) / count, np.nan)
+
+
+def per_share(equity: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Equity value per share, an equity value below zero counting as zero."""
-    return safe_div(equity.clip(lower=0.0), shares.where(shares > 0))
+    return divide(np.maximum(equity, 0.0), positive(shares))
 
 
-def earnings_power_value(panel: pd.DataFrame, a: ValuationAssumptions) -> pd.DataFrame:
-    """EPV per share and its inputs."""
-    earnings = panel["op_margin_avg"] * panel["revenue"] * (1 - a.tax_rate)
-    epv = (
-        earnings / a.cost_of_capital
-        + panel["cash"]
-        - (panel["short_term_debt"] + panel["long_term_debt"])
+def initial_growth(recent: np.ndarray, trend: np.ndarray, a: ValuationAssumptions) -> Arrays:
+    """The DCF's initial growth: a blend of the latest year's growth and the cycle's trend."""
+    w = a.recent_growth_weight
+    blend = w * recent + (1 - w) * trend
+    raw = np.where(np.isfinite(blend), blend, np.where(np.isfinite(recent), recent, trend))
+    raw = np.where(np.isfinite(raw), raw, 0.0)
+    return {
+        "growth_recent": recent,
+        "growth_trend": trend,
+        "growth_blend": raw,
+        "growth_initial": np.clip(raw, a.min_growth, a.max_growth),
+    }
+
+
+def normalise(panel: pd.DataFrame, a: ValuationAssumptions) -> Arrays:
+    """The normalised inputs every method shares (see the module docstring)."""
+    revenue = positive(column(panel, "revenue"))
+    revenue_n = np.fmin(revenue, column(panel, "revenue_avg"))
+    revenue_n = np.where(np.isfinite(revenue), revenue_n, np.nan)
+    margin = column(panel, "op_margin_avg")
+    ebit = revenue_n * margin
+    tax = np.clip(column(panel, "tax_rate_effective"), a.min_tax_rate, a.max_tax_rate)
+    tax = np.where(np.isfinite(tax), tax, a.tax_rate)
+    nopat = ebit * (1 - tax)
+    debt = np.nan_to_num(column(panel, "short_term_debt")) + np.nan_to_num(
+        column(panel, "long_term_debt")
     )
-    value = per_share(epv, panel["shares"]).where(earnings > 0)
-    return pd.DataFrame(
-        {
-            "epv_op_margin": panel["op_margin_avg"],
-            "epv_normalised_earnings": earnings,
-            "fv_epv": value,
-        },
-        index=panel.index,
+    operating_cash = a.operating_cash * np.nan_to_num(revenue)
+    excess = np.maximum(np.nan_to_num(column(panel, "cash")) - operating_cash, 0.0)
+    reinvestment = (
+        column(panel, "capex_avg")
+        - np.nan_to_num(column(panel, "da_avg"))
+        - np.nan_to_num(column(panel, "wc_change_avg"))
+        + np.nan_to_num(column(panel, "acquisitions_avg"))
     )
+    growth = initial_growth(column(panel, "revenue_growth_1y"), column(panel, "revenue_trend"), a)
+    return {
+        "revenue_normalised": revenue_n,
+        "op_margin_normalised": margin,
+        "ebit_normalised": ebit,
+        "tax_rate_used": tax,
+        "nopat": nopat,
+        "reinvestment": reinvestment,
+        "fcff0": nopat - reinvestment,
+        "debt": debt,
+        "operating_cash": operating_cash,
+        "excess_cash": excess,
+        "parent_share": column(panel, "parent_share"),
+        **growth,
+    }
 
 
-def peer_medians(ratio: pd.Series, companies: pd.DataFrame, a: ValuationAssumptions) -> pd.Series:
-    """Median of ``ratio`` among each company's peers (industry, then sector, then universe).
-
-    Only finite, positive ratios count as peers.
-    """
-    valid = ratio.where(np.isfinite(ratio) & (ratio > 0))
-    universe_median = valid.median()
-    result = pd.Series(universe_median, index=ratio.index, dtype="float64")
-    levels = ["sector", "industry"] if a.peer_group == "industry" else ["sector"]
-    for level in levels:  # finer levels overwrite coarser ones where they have enough peers
-        groups = valid.groupby(companies[level])
-        med = groups.transform("median")
-        count = groups.transform("count")
-        result = result.where(~(count >= a.min_peers), med)
-    return result
-
-
-def multiples_value(
-    panel: pd.DataFrame, companies: pd.DataFrame, a: ValuationAssumptions
-) -> pd.DataFrame:
-    """Value at peer-median EV/EBIT and P/B, per share, with the multiples used."""
-    debt = panel["short_term_debt"] + panel["long_term_debt"]
-    ev = panel["market_cap"] + debt - panel["cash"]
-    ebit = panel["operating_income"]
-    book = panel["total_equity"]
-    ev_ebit = safe_div(ev, ebit.where(ebit > 0))
-    pb = safe_div(panel["market_cap"], book.where(book > 0))
-    peer_ev_ebit = peer_medians(ev_ebit, companies, a)
-    peer_pb = peer_medians(pb, companies, a)
-    v_ev = per_share(peer_ev_ebit * ebit - debt + panel["cash"], panel["shares"]).where(ebit > 0)
-    v_pb = per_share(peer_pb * book, panel["shares"]).where(book > 0)
-    return pd.DataFrame(
-        {
-            "ev_to_ebit": ev_ebit,
-            "price_to_book": pb,
-            "peer_ev_to_ebit": peer_ev_ebit,
-            "peer_price_to_book": peer_pb,
-            "fv_ev_ebit": v_ev,
-            "fv_pb": v_pb,
-            "fv_multiples": pd.concat([v_ev, v_pb], axis=1).mean(axis=1, skipna=True),
-        },
-        index=panel.index,
-    )
-
-
-def _dcf_enterprise_value(fcf0: np.ndarray, g0: np.ndarray, a: ValuationAssumptions) -> np.ndarray:
-    """Two-stage DCF enterprise value; ``fcf0`` and ``g0`` broadcast together."""
-    n = a.dcf_years
-    t = np.arange(1, n + 1, dtype=float)
-    fade = (t - 1) / (n - 1)
+def dcf_enterprise_value(
+    fcf0: np.ndarray, g0: np.ndarray, wacc: np.ndarray, terminal_growth: float, years: int
+) -> np.ndarray:
+    """Two-stage DCF enterprise value; ``fcf0``, ``g0`` and ``wacc`` broadcast together."""
+    t = np.arange(1, years + 1, dtype=float)
+    fade = (t - 1) / (years - 1)
     g = np.asarray(g0, dtype=float)[..., None]
-    growth = g + (a.terminal_growth - g) * fade
+    r = np.asarray(wacc, dtype=float)[..., None]
+    growth = g + (terminal_growth - g) * fade
     fcf = np.asarray(fcf0, dtype=float)[..., None] * np.cumprod(1 + growth, axis=-1)
-    discount = (1 + a.discount_rate) ** -t
-    terminal = fcf[..., -1] * (1 + a.terminal_growth) / (a.discount_rate - a.terminal_growth)
-    result: np.ndarray = (fcf * discount).sum(axis=-1) + terminal * discount[-1]
+    discount = (1 + r) ** -t
+    terminal = fcf[..., -1] * (1 + terminal_growth) / (r[..., 0] - terminal_growth)
+    result: np.ndarray = (fcf * discount).sum(axis=-1) + terminal * discount[..., -1]
     return result
 
 
-def dcf_value(panel: pd.DataFrame, a: ValuationAssumptions) -> pd.DataFrame:
-    """Two-stage FCF DCF per share, its inputs, and the reverse DCF (implied growth)."""
+def equity_per_share(operations: np.ndarray, n: Arrays, shares: np.ndarray) -> np.ndarray:
+    """Value of operations + excess cash - debt, the parent's share of it, per share."""
+    return per_share((operations + n["excess_cash"] - n["debt"]) * n["parent_share"], shares)
+
+
+def intrinsic_values(
+    n: Arrays,
+    shares: np.ndarray,
+    wacc: np.ndarray,
+    a: ValuationAssumptions,
+    margin_shift: np.ndarray | float = 0.0,
+    growth_shift: float = 0.0,
+) -> Arrays:
+    """EPV and DCF per share, optionally with the margin and growth moved (for the range)."""
+    margin = n["op_margin_normalised"] + margin_shift
+    nopat = n["revenue_normalised"] * margin * (1 - n["tax_rate_used"])
+    fcff0 = nopat - n["reinvestment"]
+    ev = dcf_enterprise_value(
+        np.nan_to_num(fcff0),
+        n["growth_initial"] + growth_shift,
+        wacc,
+        a.terminal_growth,
+        a.dcf_years,
+    )
+    with np.errstate(invalid="ignore"):
+        epv = np.where(nopat > 0, equity_per_share(nopat / wacc, n, shares), np.nan)
+        dcf = np.where(fcff0 > 0, equity_per_share(ev, n, shares), np.nan)
+    return {"fv_epv": epv, "fv_dcf": dcf}
+
+
+def relative_multiples(
+    panel: pd.DataFrame, n: Arrays, companies: pd.DataFrame, a: ValuationAssumptions
+) -> pd.DataFrame:
+    """Each company's own multiples and its peers' quantiles of them."""
+    market_cap = column(panel, "market_cap")
+    book = column(panel, "total_equity")
+    ebit_latest = column(panel, "operating_income")
+    p = positive(n["parent_share"])
+    ev = positive(market_cap / p + n["debt"] - n["excess_cash"])
+    ev_ebit = divide(ev, positive(n["ebit_normalised"]))
+    pb = divide(market_cap, positive(book) * p)
+    index = panel.index
+    own = pd.DataFrame(
+        {
+            # The market's usual multiples (all cash, latest EBIT, whole book): ranking factors.
+            "ev_to_ebit": divide(
+                market_cap + n["debt"] - column(panel, "cash"), positive(ebit_latest)
+            ),
+            "price_to_book": divide(market_cap, positive(book)),
+            # The valuation's own: normalised EBIT, excess cash, the parent's share.
+            "ev_to_ebit_normalised": ev_ebit,
+            "price_to_book_parent": pb,
+        },
+        index=index,
+    )
+    peers = peer_multiples({"ev_to_ebit": ev_ebit, "price_to_book": pb}, companies.loc[index], a)
+    return pd.concat([own, peers], axis=1)
+
+
+def relative_values(
+    n: Arrays, shares: np.ndarray, book: np.ndarray, multiples: pd.DataFrame, quantile: str = ""
+) -> Arrays:
+    """Value per share at the peers' EV / normalised EBIT and P/B (``quantile``: '', '_q1', '_q3')."""
+    ebit = n["ebit_normalised"]
+    earns = np.nan_to_num(ebit) > 0
+    at_ev = column(multiples, f"peer_ev_to_ebit{quantile}") * ebit
+    v_ev = np.where(earns, equity_per_share(at_ev, n, shares), np.nan)
+    at_pb = column(multiples, f"peer_price_to_book{quantile}") * positive(book)
+    v_pb = np.where(earns, per_share(at_pb * n["parent_share"], shares), np.nan)
+    return {"fv_ev_ebit": v_ev, "fv_pb": v_pb, "relative_value": mean_of(v_ev, v_pb)}
+
+
+def graham_number(panel: pd.DataFrame, n: Arrays) -> Arrays:
+    """Graham number per share from three-year average EPS and the parent's book per share."""
+    shares = positive(column(panel, "shares"))
+    eps = divide(column(panel, "earnings_3y_avg"), shares)
+    bvps = divide(column(panel, "total_equity") * n["parent_share"], shares)
+    with np.errstate(invalid="ignore"):
+        value = np.sqrt(np.where((eps > 0) & (bvps > 0), 22.5 * eps * bvps, np.nan))
+    return {"eps": eps, "book_per_share": bvps, "fv_graham": value}
+
+
+def blend(
+    intrinsic: np.ndarray, relative: np.ndarray, graham: np.ndarray, a: ValuationAssumptions
+) -> np.ndarray:
+    """The fair value: intrinsic and relative value weighted by ``intrinsic_weight``."""
+    w = a.intrinsic_weight
+    both = w * intrinsic + (1 - w) * relative
+    fair = np.where(np.isfinite(both), both, np.where(np.isfinite(intrinsic), intrinsic, relative))
+    if a.graham_ceiling:
+        fair = np.fmin(fair, np.where(np.isfinite(fair), graham, np.nan))
+    return fair
+
+
+def reverse_dcf(
+    n: Arrays, market_cap: np.ndarray, wacc: np.ndarray, a: ValuationAssumptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The initial growth the price implies, and why it is missing where it is."""
     from scipy.optimize.elementwise import find_root
 
-    fcf0 = panel["operating_cash_flow"] - panel["capex_avg"]
-    g0 = panel["revenue_cagr"].fillna(0.0).clip(a.min_growth, a.max_growth)
-    cash_less_debt = panel["cash"] - panel["short_term_debt"] - panel["long_term_debt"]
-    ok = (fcf0 > 0) & panel["shares"].gt(0)
-    ev = pd.Series(
-        _dcf_enterprise_value(fcf0.fillna(0.0).to_numpy(), g0.to_numpy(), a), index=panel.index
-    )
-    value = per_share(ev + cash_less_debt, panel["shares"]).where(ok)
+    target = market_cap / positive(n["parent_share"]) - n["excess_cash"] + n["debt"]
+    f0 = n["fcff0"]
+    ok = np.nan_to_num(f0) > 0
+    solvable = ok & np.isfinite(target) & np.isfinite(wacc)
+    implied = np.full(len(f0), np.nan)
+    note = np.where(ok, "", "FCFF <= 0").astype(object)
 
-    # Reverse DCF: g such that (EV(g) + cash - debt) / shares = price.
-    target = (panel["market_cap"] - cash_less_debt).to_numpy(float)
-    f0 = fcf0.to_numpy(float)
-    solvable = ok.to_numpy() & np.isfinite(target)
-    implied = np.full(len(panel), np.nan)
-    note = np.where(ok.to_numpy(), "", "FCF <= 0").astype(object)
+    def gap(g: np.ndarray, f: np.ndarray, rate: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        return dcf_enterprise_value(f, g, rate, a.terminal_growth, a.dcf_years) - tgt
+
     if solvable.any():
         lo_g, hi_g = GROWTH_SEARCH
-        f_s, t_s = f0[solvable], target[solvable]
-        lo = _dcf_enterprise_value(f_s, np.full_like(f_s, lo_g), a) - t_s
-        hi = _dcf_enterprise_value(f_s, np.full_like(f_s, hi_g), a) - t_s
+        f_s, r_s, t_s = f0[solvable], wacc[solvable], target[solvable]
+        lo = gap(np.full_like(f_s, lo_g), f_s, r_s, t_s)
+        hi = gap(np.full_like(f_s, hi_g), f_s, r_s, t_s)
         bracketed = (lo < 0) & (hi > 0)
         sol = np.full(len(f_s), np.nan)
         if bracketed.any():
+            k = int(bracketed.sum())
             res = find_root(
-                lambda g, f, tgt: _dcf_enterprise_value(f, g, a) - tgt,
-                (np.full(bracketed.sum(), lo_g), np.full(bracketed.sum(), hi_g)),
-                args=(f_s[bracketed], t_s[bracketed]),
+                gap,
+                (np.full(k, lo_g), np.full(k, hi_g)),
+                args=(f_s[bracketed], r_s[bracketed], t_s[bracketed]),
                 tolerances={"xatol": 1e-7},
             )
             sol[bracketed] = np.where(res.success, res.x, np.nan)
         implied[solvable] = sol
-        sub_note = np.where(
+        note[solvable] = np.where(
             lo >= 0, "price implies < -50%", np.where(hi <= 0, "price implies > +100%", "")
         )
-        note[solvable] = sub_note
-    return pd.DataFrame(
-        {
-            "dcf_fcf0": fcf0,
-            "dcf_capex_avg": panel["capex_avg"],
-            "dcf_g0": g0,
-            "fv_dcf": value,
-            "implied_growth": implied,
-            "implied_growth_note": note,
-        },
-        index=panel.index,
-    )
+    return implied, note
 
 
-def graham_number(panel: pd.DataFrame) -> pd.DataFrame:
-    """Graham number per share: sqrt(22.5 x EPS x BVPS) where both are positive."""
-    shares = panel["shares"].where(panel["shares"] > 0)
-    eps = safe_div(panel["net_income"], shares)
-    bvps = safe_div(panel["total_equity"], shares)
-    value = np.sqrt((22.5 * eps * bvps).where((eps > 0) & (bvps > 0)))
-    return pd.DataFrame({"eps": eps, "book_per_share": bvps, "fv_graham": value}, index=panel.index)
-
-
-def blend(values: pd.DataFrame, price: pd.Series) -> pd.DataFrame:
-    """Blend the methods into one fair value, its ratio to price and an uncertainty grade."""
-    primary = values[list(PRIMARY_METHODS)]
-    median = primary.median(axis=1, skipna=True)
-    graham = values["fv_graham"]
-    fair = pd.concat([median, graham], axis=1).max(axis=1, skipna=True)
-    fair = fair.where(median.notna() | graham.notna())
-    all_values = values[list(ALL_METHODS)]
-    count = all_values.notna().sum(axis=1)
-    mean = all_values.mean(axis=1, skipna=True)
-    cv = (all_values.std(axis=1, ddof=0, skipna=True) / mean.where(mean > 0)).fillna(np.inf)
-    grade = np.select(
-        [
-            count == 0,
-            (count >= 3) & (cv < 0.25),
-            (count >= 2) & (cv < 0.5),
-            (count >= 2) & (cv < 1.0),
-        ],
-        ["-", "A", "B", "C"],
-        default="D",
-    )
-    ptfv = safe_div(price, fair.where(fair > 0)).clip(upper=PTFV_CAP)
-    ptfv = ptfv.where(~((fair <= 0) & price.notna()), PTFV_CAP)
-    return pd.DataFrame(
-        {
-            "fair_value": fair,
-            "fv_methods": count.astype(int),
-            "price_to_fair_value": ptfv,
-            "discount": 1 - ptfv,
-            "uncertainty": grade,
-        },
-        index=values.index,
-    )
+def _price_to(price: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Price / value, capped at ``PTFV_CAP``; a value of zero or less gives the cap."""
+    ratio = np.minimum(divide(price, positive(value)), PTFV_CAP)
+    with np.errstate(invalid="ignore"):
+        return np.where((value <= 0) & np.isfinite(price), PTFV_CAP, ratio)
 
 
 def fair_values(
-    panel: pd.DataFrame, companies: pd.DataFrame, a: ValuationAssumptions
+    panel: pd.DataFrame,
+    companies: pd.DataFrame,
+    a: ValuationAssumptions,
+    tickers: pd.Index | None = None,
 ) -> pd.DataFrame:
-    """Every method, the blend and the reverse DCF for every company.
+    """Every method, the blend, the range and the reverse DCF for every company.
 
     Parameters
     ----------
     panel : pandas.DataFrame
-        The company panel with ``shares``, ``price`` and ``market_cap`` joined in.
+        The company panel with ``shares``, ``price`` and ``market_cap`` joined in. Its
+        companies are also each other's peers: pass the whole reference set.
     companies : pandas.DataFrame
-        ``sector`` and ``industry`` for the peer groups.
+        ``sic`` and ``industry`` for the peer groups.
     a : ValuationAssumptions
+    tickers : pandas.Index, optional
+        The companies to value (all of ``panel`` by default); the others serve as peers only.
 
     Returns
     -------
     pandas.DataFrame
+        The normalised inputs, the rate build-up (:func:`screener.rates.cost_of_capital`),
+        each method (``fv_epv``, ``fv_dcf``, ``fv_ev_ebit``, ``fv_pb``, ``fv_graham``) with its
+        inputs, ``intrinsic_value``, ``relative_value``, ``fair_value``, ``fv_methods``,
+        ``fair_value_bear``, ``fair_value_bull``, ``price_to_fair_value``, ``discount``,
+        ``price_to_intrinsic_value``, ``price_to_relative_value``, ``implied_growth`` and
+        ``implied_growth_note``.
     """
-    parts = [
-        earnings_power_value(panel, a),
-        multiples_value(panel, companies, a),
-        dcf_value(panel, a),
-        graham_number(panel),
-    ]
-    out = pd.concat(parts, axis=1)
-    out["net_debt"] = net_debt(panel)
-    return out.join(blend(out, panel["price"]))
+    n = normalise(panel, a)
+    multiples = relative_multiples(panel, n, companies, a)
+    if tickers is not None:
+        rows = panel.index.get_indexer(tickers)
+        n = {k: v[rows] for k, v in n.items()}
+        panel, multiples = panel.iloc[rows], multiples.iloc[rows]
+    market_cap, shares = column(panel, "market_cap"), column(panel, "shares")
+    book, price = column(panel, "total_equity"), column(panel, "price")
+    rates = cost_of_capital(
+        market_cap,
+        n["parent_share"],
+        n["debt"],
+        n["ebit_normalised"],
+        column(panel, "interest_expense"),
+        n["tax_rate_used"],
+        a,
+    )
+    wacc = rates["wacc"]
+    intrinsic = intrinsic_values(n, shares, wacc, a)
+    relative = relative_values(n, shares, book, multiples)
+    graham = graham_number(panel, n)
+    out: Arrays = {**n, **rates, **intrinsic, **relative, **graham}
+    out["intrinsic_value"] = mean_of(intrinsic["fv_epv"], intrinsic["fv_dcf"])
+    out["fair_value"] = blend(out["intrinsic_value"], out["relative_value"], out["fv_graham"], a)
+    methods = np.vstack([out[m] for m in (*INTRINSIC_METHODS, *RELATIVE_METHODS)])
+    out["fv_methods"] = np.isfinite(methods).sum(axis=0)
+
+    floor = a.terminal_growth + MIN_WACC_OVER_GROWTH / 2
+    spread = np.nan_to_num(column(panel, "op_margin_std"))
+    for case, sign, quantile in (("bear", -1, "_q1"), ("bull", 1, "_q3")):
+        moved = intrinsic_values(
+            n,
+            shares,
+            np.maximum(wacc - sign * a.rate_spread, floor),
+            a,
+            margin_shift=sign * spread,
+            growth_shift=sign * a.growth_spread,
+        )
+        # The same methods as the base case: one that stops applying is worth nothing.
+        kept = [
+            np.where(np.isfinite(intrinsic[m]), np.nan_to_num(moved[m]), np.nan)
+            for m in INTRINSIC_METHODS
+        ]
+        rel = relative_values(n, shares, book, multiples, quantile)["relative_value"]
+        out[f"fair_value_{case}"] = blend(mean_of(*kept), rel, out["fv_graham"], a)
+
+    out["price_to_fair_value"] = _price_to(price, out["fair_value"])
+    out["price_to_intrinsic_value"] = _price_to(price, out["intrinsic_value"])
+    out["price_to_relative_value"] = _price_to(price, out["relative_value"])
+    out["discount"] = 1 - out["price_to_fair_value"]
+    out["implied_growth"], out["implied_growth_note"] = reverse_dcf(n, market_cap, wacc, a)
+    return pd.concat([pd.DataFrame(out, index=panel.index), multiples], axis=1)

@@ -7,8 +7,10 @@ capitalisation where needed) and return one value per company, vectorised.
 Edge cases (each has a test)
 ----------------------------
 * **Missing prior year**: the six Piotroski signals that compare two years *fail* (score 0) and
-  ``piotroski_available`` says how many of the nine could be computed; the Beneish M-score is
-  missing and its flag is ``"n/a"``; the F-score itself is always a number 0-9.
+  ``piotroski_available`` says how many of the nine could be computed; the F-score itself is
+  always a number 0-9 (``piotroski_f``, for filters and ranks), shown as ``"3/3"`` rather than a
+  plain ``"3"`` (``piotroski_display``) whenever fewer than nine signals had their inputs; the
+  Beneish M-score is missing and its flag is ``"n/a"``.
 * **Negative equity**: Altman Z'' uses book equity / liabilities, so it falls (no special case);
   the Graham number and P/B value are not applicable (see :mod:`screener.fair_value`).
 * **Zero revenue**: margins and turnover are missing, so the Piotroski margin and turnover
@@ -88,6 +90,13 @@ def _beginning_assets(panel: pd.DataFrame, lag: int) -> pd.Series:
     return prefer(start, end)
 
 
+def _average_assets(panel: pd.DataFrame, lag: int) -> pd.Series:
+    """Mean of the opening and closing total assets of the year ``lag`` years back (closing
+    assets alone when the opening ones are unknown)."""
+    end = panel["total_assets"] if lag == 0 else panel[f"total_assets_{lag}"]
+    return (_beginning_assets(panel, lag) + end) / 2
+
+
 def piotroski(panel: pd.DataFrame) -> pd.DataFrame:
     """Piotroski (2000) F-score with each of its nine signals.
 
@@ -98,19 +107,24 @@ def piotroski(panel: pd.DataFrame) -> pd.DataFrame:
         ``piotroski_available`` (how many signals had their inputs). A signal whose inputs are
         missing scores 0.
 
+        ``piotroski_display`` is ``"F"`` when all nine signals had inputs, ``"F/available"``
+        otherwise (``"5/6"``: five passes out of six computable signals).
+
     Notes
     -----
     Return on assets and asset turnover use beginning-of-year total assets (the prior year's
     closing assets), falling back to year-end assets when the prior year is missing.
-    Leverage is long-term debt / year-end assets; "no new shares" compares weighted basic shares.
+    Leverage is long-term debt / average total assets of the year (Piotroski 2000), year-end
+    assets when the year's opening assets are unknown; "no new shares" compares weighted basic
+    shares.
     """
     p = panel
     assets0 = _beginning_assets(p, 0)
     assets1 = _beginning_assets(p, 1)
     roa = safe_div(p["net_income"], assets0)
     roa_1 = safe_div(p["net_income_1"], assets1)
-    lev = safe_div(p["long_term_debt"], p["total_assets"])
-    lev_1 = safe_div(p["long_term_debt_1"], p["total_assets_1"])
+    lev = safe_div(p["long_term_debt"], _average_assets(p, 0))
+    lev_1 = safe_div(p["long_term_debt_1"], _average_assets(p, 1))
     cr = safe_div(p["current_assets"], p["current_liabilities"])
     cr_1 = safe_div(p["current_assets_1"], p["current_liabilities_1"])
     gm = safe_div(p["gross_profit"], p["revenue"].where(p["revenue"] > 0))
@@ -147,6 +161,8 @@ def piotroski(panel: pd.DataFrame) -> pd.DataFrame:
         available += has_inputs.astype(int)
     out["piotroski_f"] = out[list(PIOTROSKI_SIGNALS)].sum(axis=1).astype(int)
     out["piotroski_available"] = available.astype(int)
+    score = out["piotroski_f"].astype(str)
+    out["piotroski_display"] = score.where(available == 9, score + "/" + available.astype(str))
     return out
 
 
@@ -177,8 +193,12 @@ def altman(panel: pd.DataFrame, market_cap: pd.Series, manufacturing: pd.Series)
     -----
     X1 = working capital / assets, X2 = retained earnings / assets, X3 = EBIT / assets,
     X4 = market cap (Z) or book equity (Z'') / total liabilities, X5 = sales / assets.
-    X4 is capped at 10 so that a company with almost no liabilities does not dominate; with no
-    liabilities at all it takes the cap.
+
+    X4 is the only capped input: at ``Z_X4_CAP`` = 10. Altman's models are linear, so a company
+    with almost no liabilities would otherwise score without bound on equity / liabilities
+    alone, and one with none at all would divide by zero; at the cap, X4 alone contributes 6.0
+    (1968 model) or 10.5 (Z''), already above the safe cut-off of either model, so the cap
+    changes no zone. Nothing else is capped.
     """
     p = panel
     ta = p["total_assets"].where(p["total_assets"] > 0)

@@ -6,11 +6,13 @@ default, or the whole universe) with the mid-rank formula ``(rank - 0.5) / n``, 
 ties share their average rank. Factors where lower is better are ranked in reverse. A company
 missing a factor scores 0 on it (policy ``"worst"``, the default) or 0.5 (``"neutral"``).
 
-``composite`` = 100 x weighted mean of the factor percentiles (the screen's weights);
-``quality`` and ``value`` are the same over the quality and value factors alone (equal weights
-where the screen gives that family none). Each company's ``contribution`` of a factor is
-``100 x weight x percentile / total weight``: the contributions add up to the composite, which
-is how the tool shows *why* a company ranks where it does.
+``composite`` = 100 x weighted mean of the factor percentiles (the screen's weights), less the
+screen's penalties for the company's red flags (``flag_penalty``, at most the score itself, so
+the composite stays within 0-100); ``quality`` and ``value`` are the weighted means over the
+quality and value factors alone (equal weights where the screen gives that family none). Each
+company's ``contribution`` of a factor is ``100 x weight x percentile / total weight``: the
+contributions less ``flag_penalty`` add up to the composite, which is how the tool shows *why*
+a company ranks where it does.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ FACTORS: dict[str, Factor] = {
     f.name: f
     for f in (
         Factor("price_to_fair_value", "value", False, "Price / fair value"),
+        Factor("price_to_buy_below", "value", False, "Price / fair value less margin of safety"),
+        Factor("price_to_intrinsic_value", "value", False, "Price / intrinsic value (EPV, DCF)"),
+        Factor("price_to_relative_value", "value", False, "Price / relative value (peers)"),
         Factor("ev_to_ebit", "value", False, "EV / EBIT"),
         Factor("implied_growth", "value", False, "Growth the price implies"),
         Factor("piotroski_f", "quality", True, "Piotroski F-score"),
@@ -84,6 +89,7 @@ def score(
     weights: dict[str, float],
     peer_group: str = "sector",
     missing: str = "worst",
+    penalties: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Factor percentiles, contributions, and the composite, quality and value scores.
 
@@ -95,18 +101,25 @@ def score(
         Factor name -> non-negative weight (factors left out weigh 0).
     peer_group : {"sector", "universe"}
     missing : {"worst", "neutral"}
+    penalties : dict, optional
+        Red flag name -> points off the composite when the company's ``flag_<name>`` is set.
 
     Returns
     -------
     pandas.DataFrame
-        ``pct_<factor>`` and ``contrib_<factor>`` for every weighted factor, ``composite``,
-        ``quality`` and ``value`` (0-100).
+        ``pct_<factor>`` and ``contrib_<factor>`` for every weighted factor, ``flag_penalty``,
+        ``composite``, ``quality`` and ``value`` (0-100).
     """
     groups = table["sector"] if peer_group == "sector" else None
+    needed = [n for n in FACTORS if weights.get(n, 0.0) > 0]
+    for family in ("quality", "value"):
+        members = [n for n, f in FACTORS.items() if f.family == family]
+        if not any(weights.get(n, 0.0) > 0 for n in members):
+            needed += members
     pct = pd.DataFrame(
         {
-            f"pct_{name}": percentile(table[name], groups, f.higher_is_better, missing)
-            for name, f in FACTORS.items()
+            f"pct_{name}": percentile(table[name], groups, FACTORS[name].higher_is_better, missing)
+            for name in dict.fromkeys(needed)
         },
         index=table.index,
     )
@@ -120,7 +133,13 @@ def score(
         contribution = 100.0 * w * pct[f"pct_{name}"] / total
         out[f"contrib_{name}"] = contribution
         composite += contribution
-    out["composite"] = composite if total > 0 else 0.0
+    if total <= 0:
+        composite[:] = 0.0
+    penalty = pd.Series(0.0, index=table.index)
+    for flag, points in (penalties or {}).items():
+        penalty += np.where(table[f"flag_{flag}"], points, 0.0)
+    out["flag_penalty"] = np.minimum(penalty, composite)
+    out["composite"] = composite - out["flag_penalty"]
     for family in ("quality", "value"):
         members = [n for n, f in FACTORS.items() if f.family == family]
         fam_weights = {n: weights.get(n, 0.0) for n in members if weights.get(n, 0.0) > 0}

@@ -19,8 +19,11 @@ A screen is a TOML file::
     price_to_fair_value = 3.0
     piotroski_f = 1.0
 
-    [assumptions]             # see screener.fair_value.ValuationAssumptions
-    discount_rate = 0.09
+    [penalties]               # red flag -> points off the composite (see screener.flags.FLAGS)
+    data_integrity = 100.0
+
+    [assumptions]             # see screener.assumptions.ValuationAssumptions
+    risk_free_rate = 0.041
 
 An unknown table, filter, factor or assumption is an error that names it and lists the valid
 ones. The shipped screens are in ``screener/screens``; users save theirs in
@@ -36,7 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from screener.fair_value import ValuationAssumptions
+from screener.assumptions import RETIRED, UNCERTAINTY_LEVELS, ValuationAssumptions
+from screener.flags import FLAGS
 from screener.ranking import FACTORS, MISSING_POLICIES, PEER_GROUPS
 from universes.errors import UserError
 from universes.files import atomic_write_text
@@ -57,9 +61,13 @@ FILTERS: dict[str, str] = {
     "max_price_to_fair_value": "price / fair value at most",
     "min_piotroski": "0-9, Piotroski F-score at least",
     "z_zones": "list of Altman zones to keep: safe, grey, distress, n/a",
+    "max_fundamentals_age_months": "months, latest fiscal year ended at most this long before the as-of date",
+    "exclude_flags": "list of red flags whose companies are dropped: " + ", ".join(FLAGS),
+    "only_cheap": "true: only companies priced at or below fair value less the margin of safety their uncertainty rating needs",
+    "max_uncertainty": "most uncertain rating kept: " + ", ".join(UNCERTAINTY_LEVELS),
 }
 Z_ZONE_NAMES = ("safe", "grey", "distress", "n/a")
-TOP_KEYS = ("name", "description", "filters", "ranking", "weights", "assumptions")
+TOP_KEYS = ("name", "description", "filters", "ranking", "weights", "penalties", "assumptions")
 RANKING_KEYS = ("peer_group", "missing")
 
 
@@ -80,6 +88,7 @@ class Screen:
     peer_group: str = "sector"
     missing: str = "worst"
     assumptions: ValuationAssumptions = field(default_factory=ValuationAssumptions)
+    penalties: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -92,6 +101,11 @@ class Screen:
     def with_weights(self, **changes: float) -> Screen:
         """A copy with some factor weights changed."""
         return replace(self, weights={**self.weights, **changes})
+
+    def with_penalties(self, **changes: float) -> Screen:
+        """A copy with some red-flag penalties changed (0 removes one)."""
+        penalties = {**self.penalties, **changes}
+        return replace(self, penalties={k: v for k, v in penalties.items() if v})
 
 
 def _unknown(kind: str, name: str, valid: list[str] | tuple[str, ...], where: str) -> ScreenError:
@@ -111,6 +125,11 @@ def validate(screen: Screen, where: str = "") -> None:
             raise ScreenError(f"{where}weight of {key!r} must be a number >= 0, not {w!r}.")
     if screen.weights and sum(screen.weights.values()) <= 0:
         raise ScreenError(f"{where}at least one factor weight must be above 0.")
+    for key, points in screen.penalties.items():
+        if key not in FLAGS:
+            raise _unknown("red flag", key, list(FLAGS), where)
+        if not isinstance(points, int | float) or isinstance(points, bool) or not 0 <= points <= 100:
+            raise ScreenError(f"{where}penalty of {key!r} must be 0-100 points, not {points!r}.")
     if screen.peer_group not in PEER_GROUPS:
         raise ScreenError(
             f"{where}peer_group must be one of {', '.join(PEER_GROUPS)}, not {screen.peer_group!r}."
@@ -129,6 +148,12 @@ def _check_filter(key: str, value: Any, where: str) -> None:
         ok = isinstance(value, list) and all(isinstance(s, str) for s in value)
     elif key == "z_zones":
         ok = isinstance(value, list) and all(z in Z_ZONE_NAMES for z in value)
+    elif key == "exclude_flags":
+        ok = isinstance(value, list) and all(f in FLAGS for f in value)
+    elif key == "only_cheap":
+        ok = isinstance(value, bool)
+    elif key == "max_uncertainty":
+        ok = value in UNCERTAINTY_LEVELS
     elif key == "sic_ranges":
         ok = isinstance(value, list) and all(
             isinstance(r, list)
@@ -159,16 +184,17 @@ def screen_from_dict(data: dict[str, Any], where: str = "") -> Screen:
     assumptions_data = data.get("assumptions", {})
     valid_assumptions = ValuationAssumptions.names()
     for key in assumptions_data:
+        if key in RETIRED:
+            raise ScreenError(
+                f"{where}assumption {key!r} is no longer used: {RETIRED[key]}. Remove it."
+            )
         if key not in valid_assumptions:
             raise _unknown("assumption", key, valid_assumptions, where)
     try:
         assumptions = ValuationAssumptions(**assumptions_data)
     except (TypeError, ValueError) as exc:
         raise ScreenError(f"{where}invalid assumptions: {exc}.") from exc
-    weights = {
-        k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-        for k, v in data.get("weights", {}).items()
-    }
+    weights = _floats(data.get("weights", {}))
     try:
         return Screen(
             name=str(data.get("name", "custom")),
@@ -178,9 +204,17 @@ def screen_from_dict(data: dict[str, Any], where: str = "") -> Screen:
             peer_group=ranking.get("peer_group", "sector"),
             missing=ranking.get("missing", "worst"),
             assumptions=assumptions,
+            penalties=_floats(data.get("penalties", {})),
         )
     except ScreenError as exc:
         raise ScreenError(f"{where}{exc}") from exc
+
+
+def _floats(table: Any) -> Any:
+    """Integers of a TOML table as floats (``3`` and ``3.0`` mean the same weight)."""
+    if not isinstance(table, dict):
+        return table
+    return {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in table.items()}
 
 
 def user_screens_dir() -> Path:
@@ -240,6 +274,9 @@ def screen_to_toml(screen: Screen) -> str:
     lines += ["", "[weights]"] + [
         f"{k} = {toml_value(float(v))}" for k, v in screen.weights.items()
     ]
+    lines += ["", "[penalties]"] + [
+        f"{k} = {toml_value(float(v))}" for k, v in screen.penalties.items()
+    ]
     lines += ["", "[assumptions]"] + [
         f"{k} = {toml_value(v)}" for k, v in screen.assumptions.as_dict().items()
     ]
@@ -292,4 +329,13 @@ def apply_filters(table: pd.DataFrame, filters: dict[str, Any]) -> pd.Series:
         keep &= table["piotroski_f"] >= f["min_piotroski"]
     if f.get("z_zones"):
         keep &= table["z_zone"].isin(f["z_zones"])
+    if "max_fundamentals_age_months" in f and "fundamentals_age_months" in table.columns:
+        keep &= table["fundamentals_age_months"] <= f["max_fundamentals_age_months"]
+    for flag in f.get("exclude_flags", []):
+        keep &= ~table[f"flag_{flag}"]
+    if f.get("only_cheap"):
+        keep &= table["cheap"]
+    if "max_uncertainty" in f:
+        allowed = UNCERTAINTY_LEVELS[: UNCERTAINTY_LEVELS.index(f["max_uncertainty"]) + 1]
+        keep &= table["uncertainty"].isin(allowed)
     return keep.fillna(False).astype(bool)

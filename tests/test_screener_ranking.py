@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -28,7 +29,27 @@ def test_composite_quality_value_are_within_0_and_100(small_result) -> None:
     for col in ("composite", "quality", "value"):
         assert t[col].between(0, 100).all(), col
     contribs = t[[c for c in t.columns if c.startswith("contrib_")]].sum(axis=1)
-    assert np.allclose(contribs, t["composite"])
+    assert np.allclose(contribs - t["flag_penalty"], t["composite"])
+    assert (t["flag_penalty"] >= 0).all() and (t["flag_penalty"] > 0).any()
+
+
+def test_every_factor_can_be_weighted() -> None:
+    from screener import FACTORS
+    from universes import load_universe
+
+    u = load_universe("us-small-manufacturing")
+    r = run_screen(u, Screen(weights=dict.fromkeys(FACTORS, 1.0)))
+    for name in FACTORS:
+        assert r.table[f"pct_{name}"].between(0, 1).all(), name
+        assert r.table[name].notna().any(), name
+
+
+def test_penalties_take_points_for_each_raised_flag(small_result) -> None:
+    t = small_result.table
+    penalties = small_result.screen.penalties
+    expected = sum(t[f"flag_{k}"] * v for k, v in penalties.items())
+    contribs = t[[c for c in t.columns if c.startswith("contrib_")]].sum(axis=1)
+    assert np.allclose(t["flag_penalty"], np.minimum(expected, contribs))
 
 
 def test_filters_are_respected(small_result) -> None:
@@ -53,6 +74,10 @@ def test_each_filter_removes_exactly_the_rows_that_fail_it(small_result) -> None
         "min_quality": (60, lambda x: x["quality"] >= 60),
         "max_price_to_fair_value": (0.8, lambda x: x["price_to_fair_value"] <= 0.8),
         "z_zones": (["distress"], lambda x: x["z_zone"] == "distress"),
+        "max_fundamentals_age_months": (6, lambda x: x["fundamentals_age_months"] <= 6),
+        "exclude_flags": (["revenue_collapse"], lambda x: ~x["flag_revenue_collapse"]),
+        "only_cheap": (True, lambda x: x["price"] <= x["buy_below"]),
+        "max_uncertainty": ("medium", lambda x: x["uncertainty"].isin(["low", "medium"])),
     }
     for key, (value, expected) in cases.items():
         got = apply_filters(t, {key: value})
@@ -65,16 +90,12 @@ def test_ranking_is_stable_under_row_order(small_result) -> None:
 
     u = load_universe("us-small")
     shuffled = u.companies.sample(frac=1.0, random_state=7)
-    u2 = type(u)(
-        u.name,
-        u.description,
-        u.as_of,
-        u.dataset,
-        u.provider,
-        shuffled,
-        u.fundamentals.sample(frac=1.0, random_state=3),
-        u.prices,
-        u.notes,
+    u2 = dataclasses.replace(
+        u,
+        companies=shuffled,
+        fundamentals=u.fundamentals.sample(frac=1.0, random_state=3),
+        reference_companies=u.reference_companies.sample(frac=1.0, random_state=5),
+        reference_fundamentals=u.reference_fundamentals.sample(frac=1.0, random_state=9),
     )
     again = run_screen(u2, load_screen())
     a = small_result.ranked[["ticker", "rank", "composite"]].reset_index(drop=True)
@@ -102,7 +123,38 @@ def test_peer_group_universe_ranks_across_sectors(small_result) -> None:
     assert r.table.loc[cheapest, "pct_price_to_fair_value"] == t["pct_price_to_fair_value"].max()
 
 
-def test_screen_file_errors_name_the_culprit_and_list_valid_ones(tmp_path: Path) -> None:
+BAD_SCREENS = [
+    ("[weights]\nmomentum = 1.0\n", r"unknown factor 'momentum'.*price_to_fair_value"),
+    ("[assumptions]\nwacc = 0.08\n", r"unknown assumption 'wacc'.*risk_free_rate"),
+    (
+        "[assumptions]\ndiscount_rate = 0.09\n",
+        r"'discount_rate' is no longer used.*equity_risk_premium",
+    ),
+    (
+        "[assumptions]\nterminal_growth = 0.2\n",
+        r"terminal_growth must be at least -0\.05 and below risk_free_rate",
+    ),
+    ("[penalties]\ncheap_look = 5.0\n", r"unknown red flag 'cheap_look'.*revenue_collapse"),
+    ('[filters]\nexclude_flags = ["nope"]\n', r"exclude_flags.*data_integrity"),
+    (
+        "[assumptions]\nmargin_of_safety = [0.5, 0.2, 0.3, 0.4, 0.6]\n",
+        "margin_of_safety must list 5 rising discounts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_SCREENS)
+def test_screen_file_errors_name_the_culprit_and_list_valid_ones(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    with pytest.raises(ScreenError, match=message) as err:
+        load_screen(bad)
+    assert str(bad) in str(err.value)
+
+
+def test_unknown_filter_and_screen_names_list_the_valid_ones(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[filters]\nmin_mcap = 1e8\n")
     with pytest.raises(ScreenError) as err:
@@ -112,15 +164,6 @@ def test_screen_file_errors_name_the_culprit_and_list_valid_ones(tmp_path: Path)
         and "min_market_cap" in str(err.value)
         and str(bad) in str(err.value)
     )
-    bad.write_text("[weights]\nmomentum = 1.0\n")
-    with pytest.raises(ScreenError, match=r"unknown factor 'momentum'.*price_to_fair_value"):
-        load_screen(bad)
-    bad.write_text("[assumptions]\nwacc = 0.08\n")
-    with pytest.raises(ScreenError, match=r"unknown assumption 'wacc'.*discount_rate"):
-        load_screen(bad)
-    bad.write_text("[assumptions]\nterminal_growth = 0.2\n")
-    with pytest.raises(ScreenError, match="terminal_growth must be below discount_rate"):
-        load_screen(bad)
     with pytest.raises(ScreenError, match=r"Unknown screen 'nope'.*small-cap-value-quality"):
         load_screen("nope")
 
@@ -128,9 +171,11 @@ def test_screen_file_errors_name_the_culprit_and_list_valid_ones(tmp_path: Path)
 def test_screen_save_and_load_round_trip(tmp_path: Path) -> None:
     s = (
         load_screen()
-        .with_filters(min_market_cap=2.5e8, sectors=["Industrials", "Technology"])
+        .with_filters(min_market_cap=2.5e8, sectors=["Industrials", "Technology"], only_cheap=True)
         .with_weights(altman_z=2.0)
+        .with_penalties(peak_margin=7.5, share_dilution=0)
     )
+    assert "share_dilution" not in s.penalties
     path = save_screen(s, tmp_path / "mine.toml")
     assert load_screen(path) == s
     saved = save_screen(Screen(name="My screen"))
