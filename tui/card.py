@@ -83,26 +83,93 @@ def fundamentals_table(card: dict[str, Any]) -> tuple[list[str], list[list[str]]
     return headers, rows
 
 
+def _value(key: str, v: Any) -> str:
+    """An input's value in few characters: rates and shares of a whole as percentages."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float) and any(w in key for w in ("rate", "margin", "growth", "wacc", "weight", "share", "premium", "spread", "cost_of")) and abs(v) < 2 and "shares" not in key:
+        return fmt_pct(v, 1)
+    return fmt_short(v)
+
+
 def fair_value_rows(evidence: dict[str, Any]) -> list[list[str]]:
-    """One row per fair-value method: label, value per share, every input named."""
+    """Each fair-value method's value per share, then every input it used, one per row."""
     fv = evidence["fair_value"]
-    rows = []
+    rows: list[list[str]] = []
     for key in fv["method_order"]:
         m = fv["methods"][key]
-        inputs = ", ".join(f"{label(k)} {fmt_short(v)}" for k, v in m["inputs"].items())
-        rows.append([m["label"], fmt_num(m["value"]), inputs])
+        family = f" ({m['family']})" if m.get("family") else ""
+        rows.append([f"{m['label']}{family}", fmt_num(m["value"])])
+        parts = m.get("parts") or {}
+        for part in parts.values():
+            rows.append([f"  {part['label']}", fmt_num(part["value"])])
+            rows += [[f"    {label(k)}", _value(k, v)] for k, v in part["inputs"].items()]
+        if not parts:
+            rows += [[f"  {label(k)}", _value(k, v)] for k, v in m["inputs"].items()]
     return rows
 
 
 def fair_value_headline(evidence: dict[str, Any]) -> str:
-    """The blended fair value and what the price implies, in one sentence."""
+    """The blended fair value, its range, what the price implies and whether it is cheap."""
     fv = evidence["fair_value"]
     n = fv["methods_used"]
-    return (
-        f"Fair value {fmt_num(fv['blend'])} per share ({n} method{'' if n == 1 else 's'}, uncertainty {fv['uncertainty']}); "
-        f"price / fair value {fmt_num(fv['price_to_fair_value'])}, discount {fmt_pct(fv['discount'])}; "
-        f"growth the price implies {fmt_pct(fv['implied_growth'])} {fv['implied_growth_note'] or ''}"
-    ).rstrip()
+    lines = [
+        f"Fair value {fmt_num(fv['blend'])} per share ({n} method{'' if n == 1 else 's'}: {fv.get('blend_rule', 'blend')})",
+    ]
+    if "intrinsic_value" in fv:
+        lines.append(
+            f"Intrinsic {fmt_num(fv['intrinsic_value'])} (price / intrinsic {fmt_num(fv.get('price_to_intrinsic_value'))}), "
+            f"relative {fmt_num(fv['relative_value'])} (price / relative {fmt_num(fv.get('price_to_relative_value'))})"
+        )
+    rng = fv.get("range")
+    if rng:
+        lines.append(f"Range: bear {fmt_num(rng['bear'])}, base {fmt_num(rng['base'])}, bull {fmt_num(rng['bull'])}")
+    lines.append(
+        f"Price {fmt_num(fv['price'])}: price / fair value {fmt_num(fv['price_to_fair_value'])}, discount {fmt_pct(fv['discount'])}; "
+        f"growth the price implies {fmt_pct(fv['implied_growth'])} {fv['implied_growth_note'] or ''}".rstrip()
+    )
+    if "margin_required" in fv:
+        verdict = "cheap" if fv.get("cheap") else "not cheap"
+        lines.append(
+            f"Uncertainty {fv['uncertainty']}: needs a {fmt_pct(fv['margin_required'], 0)} margin of safety, "
+            f"buy below {fmt_num(fv.get('buy_below'))}: {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def range_rows(evidence: dict[str, Any]) -> list[list[str]]:
+    """Bear / base / bull values and what each case assumes."""
+    rng = evidence["fair_value"].get("range") or {}
+    rows = [["Fair value", fmt_num(rng.get("bear")), fmt_num(rng.get("base")), fmt_num(rng.get("bull"))]]
+    for key, values in (rng.get("assumptions") or {}).items():
+        rows.append([label(key), *[v if isinstance(v, str) else _value(key, v) for v in values]])
+    return rows
+
+
+def rate_rows(evidence: dict[str, Any]) -> list[list[str]]:
+    """The cost-of-capital build-up, one line per input."""
+    rates = evidence.get("rates") or {}
+    return [[label(k), _value(k, v)] for k, v in rates.items() if k != "formula"]
+
+
+def uncertainty_rows(evidence: dict[str, Any]) -> list[list[str]]:
+    """What makes the uncertainty rating: each component's measure, points and thresholds."""
+    u = evidence.get("uncertainty") or {}
+    return [
+        [c["label"], fmt_num(c["measure"], 3), str(c["points"]), " / ".join(fmt_short(float(t)) for t in c["thresholds"])]
+        for c in u.get("components", [])
+    ]
+
+
+def flag_rows(evidence: dict[str, Any]) -> list[list[str]]:
+    """Every red flag, the raised ones first: whether raised, the rule and the evidence."""
+    flags = sorted(evidence.get("flags") or [], key=lambda f: not f["raised"])
+    return [["RAISED" if f["raised"] else "-", f["label"], f["evidence"], f["rule"]] for f in flags]
+
+
+def raised_flags(evidence: dict[str, Any]) -> str:
+    """The raised red flags in one line ('' when none)."""
+    return "; ".join(f["label"] for f in evidence.get("flags") or [] if f["raised"])
 
 
 def altman_rows(evidence: dict[str, Any]) -> list[list[str]]:
@@ -131,9 +198,11 @@ def score_line(card: dict[str, Any]) -> str:
     """Composite, rank, and the filters a filtered-out company fails."""
     s = card["evidence"]["score"]
     rank = s["rank"] if s["rank"] is not None else "- (filtered out)"
+    penalty = s.get("flag_penalty")
     line = (
         f"Composite {fmt_num(s['composite'], 1)} (quality {fmt_num(s['quality'], 1)}, value {fmt_num(s['value'], 1)}); "
         f"rank {rank} in {card['universe']}"
+        + (f"; red-flag penalty {fmt_num(penalty, 1)} points" if penalty else "")
     )
     if card.get("failed_filters"):
         line += ". Fails the screen's filters: " + "; ".join(card["failed_filters"])

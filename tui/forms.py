@@ -67,7 +67,7 @@ class NumberField:
             raise FieldError(
                 self.id, f"{self.label}: must be from {self.low:g} to {self.high:g}{self.unit}."
             )
-        return int(typed) if self.integer else typed * self.scale
+        return int(typed) if self.integer else round(typed * self.scale, 12)  # 4.1 % is 0.041, not 0.040999999999999995
 
     def text(self, value: float | None) -> str:
         """The text to show for a stored value."""
@@ -225,10 +225,36 @@ SCREEN_NUMBERS: dict[str, NumberField] = {
         NumberField("min_quality", "Min quality", "", 1.0, 0.0, 100.0, optional=True),
         NumberField("max_price_to_fair_value", "Max price / fair value", "", 1.0, 0.0, 100.0, optional=True),
         NumberField("min_piotroski", "Min Piotroski F", "", 1.0, 0, 9, integer=True, optional=True),
+        NumberField("max_fundamentals_age_months", "Max age of the data", " months", 1.0, 0.0, 120.0, optional=True),
     )
 }
-SCREEN_SWITCHES = {"manufacturing": "Manufacturers only", "exclude_life_sciences": "No pharma / biotech"}
+SCREEN_SWITCHES = {
+    "manufacturing": "Manufacturers only",
+    "exclude_life_sciences": "No pharma / biotech",
+    "only_cheap": "Only below the buy price",
+}
 Z_ZONES = ("safe", "grey", "distress", "n/a")
+#: Valuation assumptions the screen form edits (the rest stay as the screen file sets them).
+ASSUMPTION_FIELDS: dict[str, NumberField] = {
+    f.id: f
+    for f in (
+        percent("a-risk_free_rate", "Risk-free rate"),
+        percent("a-equity_risk_premium", "Equity risk premium"),
+        percent("a-intrinsic_weight", "Weight of intrinsic value"),
+    )
+}
+
+
+def flag_names() -> tuple[str, ...]:
+    """The red flags a screen can exclude or penalise."""
+    from screener.flags import FLAGS
+
+    return tuple(FLAGS)
+
+
+def penalty_field(flag: str) -> NumberField:
+    """The penalty input (points off the composite) of one red flag."""
+    return NumberField(f"p-{flag}", flag.replace("_", " "), " points", 1.0, 0.0, 100.0)
 
 
 def weight_field(factor: str) -> NumberField:
@@ -244,8 +270,14 @@ def form_from_screen(screen: Screen) -> FormValues:
     for key in SCREEN_SWITCHES:
         v[key] = bool(screen.filters.get(key, False))
     v["z_zones"] = ", ".join(screen.filters.get("z_zones", []))
+    v["exclude_flags"] = ", ".join(screen.filters.get("exclude_flags", []))
+    v["max_uncertainty"] = screen.filters.get("max_uncertainty", "any")
     v["peer_group"] = screen.peer_group
     v["missing"] = screen.missing
+    for key, fld in ASSUMPTION_FIELDS.items():
+        v[key] = fld.text(getattr(screen.assumptions, key[2:]))
+    for flag in flag_names():
+        v[f"p-{flag}"] = penalty_field(flag).text(screen.penalties.get(flag, 0.0))
     for factor in FACTORS:
         v[f"w-{factor}"] = weight_field(factor).text(screen.weights.get(factor, 0.0))
     return v
@@ -279,6 +311,34 @@ def screen_from_form(base: Screen, values: FormValues) -> Screen:
         filters["z_zones"] = zones
     else:
         filters.pop("z_zones", None)
+    flags = [f.strip().lower().replace(" ", "_") for f in str(values.get("exclude_flags", "")).split(",") if f.strip()]
+    unknown = [f for f in flags if f not in flag_names()]
+    if unknown:
+        raise FieldError("exclude_flags", f"Exclude red flags: {unknown[0]!r} is not one of {', '.join(flag_names())}.")
+    if flags:
+        filters["exclude_flags"] = flags
+    else:
+        filters.pop("exclude_flags", None)
+    level = str(values.get("max_uncertainty", "any"))
+    if level and level != "any":
+        filters["max_uncertainty"] = level
+    else:
+        filters.pop("max_uncertainty", None)
+    changes: dict[str, Any] = {}
+    for key, fld in ASSUMPTION_FIELDS.items():
+        if key in values:
+            value = fld.parse(values[key])
+            if value is None:
+                raise FieldError(key, f"{fld.label}: enter a number.")
+            changes[key[2:]] = value
+    try:
+        assumptions = replace(base.assumptions, **changes) if changes else base.assumptions
+    except (ValueError, ScreenError) as exc:
+        raise FieldError(next(iter(ASSUMPTION_FIELDS)), str(exc)) from exc
+    penalties = dict(base.penalties)
+    if any(f"p-{f}" in values for f in flag_names()):  # the form shows the penalties
+        typed = {f: penalty_field(f).parse(values.get(f"p-{f}", "0")) or 0.0 for f in flag_names()}
+        penalties = {f: points for f, points in typed.items() if points > 0}
     weights = {f: weight_field(f).parse(values.get(f"w-{f}", "0")) or 0.0 for f in FACTORS}
     if sum(weights.values()) <= 0:
         raise FieldError("w-price_to_fair_value", "Weights: at least one factor needs a weight above 0.")
@@ -286,6 +346,8 @@ def screen_from_form(base: Screen, values: FormValues) -> Screen:
         return replace(
             base,
             filters=filters,
+            assumptions=assumptions,
+            penalties=penalties,
             weights={k: w for k, w in weights.items() if w > 0},
             peer_group=str(values.get("peer_group", base.peer_group)),
             missing=str(values.get("missing", base.missing)),

@@ -18,11 +18,12 @@ SCREEN_TABLE = (
     ("price", "price", "r"),
     ("fair_value", "fair val", "r"),
     ("price_to_fair_value", "P/FV", "r"),
-    ("uncertainty", "unc", "l"),
-    ("piotroski_f", "F", "r"),
+    ("uncertainty", "uncertainty", "l"),
+    ("piotroski_display", "F", "r"),
     ("altman_z", "Z", "r"),
     ("quality", "quality", "r"),
     ("composite", "score", "r"),
+    ("flags", "red flags", "l"),
 )
 
 
@@ -45,10 +46,10 @@ def screen_rows_text(rows: Any) -> str:
             return str(v)[:28]
         if key in ("quality", "composite"):
             return fmt_num(v, 1)
-        if key in ("rank", "piotroski_f"):
+        if key in ("rank", "piotroski_f", "piotroski_display"):
             return str(v)
-        if key in ("ticker", "sector", "uncertainty"):
-            return str(v)
+        if key in ("ticker", "sector", "uncertainty", "flags"):
+            return "" if v is None or v != v else str(v)
         return fmt_num(v)
 
     body = [[cell(k, r[k]) for k, _, _ in SCREEN_TABLE] for _, r in rows.iterrows()]

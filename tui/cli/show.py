@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 def render_card(card: dict[str, Any]) -> str:
     """The company card as text."""
     from tui import card as c
-    from tui.output import fmt_num, table
+    from tui.output import fmt_num, fmt_pct, table
 
     lines = c.identity_lines(card)
     headers, rows = c.fundamentals_table(card)
@@ -55,9 +55,19 @@ def render_card(card: dict[str, Any]) -> str:
     if ev is None:
         lines += ["", card.get("evidence_note") or ""]
         return "\n".join(lines)
-    lines += ["", c.fair_value_headline(ev), table(c.fair_value_rows(ev), ["method", "per share", "inputs"], "lrl")]
+    lines += ["", c.fair_value_headline(ev), "", table(c.fair_value_rows(ev), ["method and its inputs", "per share / value"], "lr")]
+    if ev["fair_value"].get("range"):
+        lines += ["", table(c.range_rows(ev), ["range", "bear", "base", "bull"], "lrrr")]
+    if ev.get("rates"):
+        lines += ["", "Cost of capital: " + ev["rates"].get("formula", ""), table(c.rate_rows(ev), ["input", "value"], "lr")]
+    if ev.get("uncertainty"):
+        u = ev["uncertainty"]
+        lines += ["", f"Uncertainty {u['rating']} (score {u['score']}): the margin of safety it requires is {fmt_pct(u['margin_required'], 0)}"]
+        lines.append(table(c.uncertainty_rows(ev), ["component", "measure", "points", "thresholds"], "lrrr"))
+    if ev.get("flags"):
+        lines += ["", "Red flags: " + (c.raised_flags(ev) or "none raised"), table(c.flag_rows(ev), ["", "flag", "evidence", "rule"], "llll")]
     p = ev["piotroski"]
-    lines += ["", f"Piotroski F = {p['score']} / 9 ({p['available']} of 9 signals computable)", table(c.piotroski_rows(ev), ["", "signal"])]
+    lines += ["", f"Piotroski F = {p.get('display', p['score'])} ({p['available']} of 9 signals computable)", table(c.piotroski_rows(ev), ["", "signal"])]
     a = ev["altman"]
     lines += ["", f"Altman {a['model']} = {fmt_num(a['z'])} ({a['zone']})", table(c.altman_rows(ev), ["component", "value", "weight", "points"], "lrrr")]
     b = ev["beneish"]

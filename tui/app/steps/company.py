@@ -47,7 +47,12 @@ class CompanyStep(Step):
             yield DataTable(id="company-integrity", cursor_type="none")
             yield PlotextPlot(id="company-chart")
             yield Static("", id="company-fv-head")
+            yield DataTable(id="company-flags", cursor_type="none")
             yield DataTable(id="company-fv", cursor_type="none")
+            yield DataTable(id="company-range", cursor_type="none")
+            yield Static("", id="company-rates-head")
+            yield DataTable(id="company-rates", cursor_type="none")
+            yield DataTable(id="company-uncertainty", cursor_type="none")
             yield DataTable(id="company-piotroski", cursor_type="none")
             yield DataTable(id="company-z", cursor_type="none")
             yield Static("", id="company-ratios")
@@ -122,15 +127,29 @@ class CompanyStep(Step):
         fv_head = self.query_one("#company-fv-head", Static)
         if ev is None:
             fv_head.update(card["evidence_note"])
-            for sel in ("#company-fv", "#company-piotroski", "#company-z", "#company-factors"):
+            for sel in ("#company-fv", "#company-piotroski", "#company-z", "#company-factors", "#company-flags", "#company-range", "#company-rates", "#company-uncertainty"):
                 self.query_one(sel, DataTable).clear(columns=True)
-            self.query_one("#company-ratios", Static).update("")
-            self.query_one("#company-score", Static).update("")
+            for sel in ("#company-ratios", "#company-score", "#company-rates-head"):
+                self.query_one(sel, Static).update("")
         else:
             fv_head.update(c.fair_value_headline(ev))
-            fill_table(self.query_one("#company-fv", DataTable), [("m", "Fair-value method", False), ("v", "Per share", True), ("i", "Inputs", False)], [tuple(r) for r in c.fair_value_rows(ev)])
+            fill_table(
+                self.query_one("#company-flags", DataTable),
+                [("r", "Red flag", False), ("f", "Flag", False), ("e", "Evidence", False)],
+                [tuple(r[:3]) for r in c.flag_rows(ev)],
+            )
+            fill_table(self.query_one("#company-fv", DataTable), [("m", "Fair-value method and its inputs", False), ("v", "Per share / value", True)], [tuple(r) for r in c.fair_value_rows(ev)])
+            fill_table(self.query_one("#company-range", DataTable), [("r", "Range", False), ("b", "Bear", True), ("m", "Base", True), ("u", "Bull", True)], [tuple(r) for r in c.range_rows(ev)])
+            self.query_one("#company-rates-head", Static).update("Cost of capital: " + (ev.get("rates") or {}).get("formula", ""))
+            fill_table(self.query_one("#company-rates", DataTable), [("i", "Rate build-up", False), ("v", "Value", True)], [tuple(r) for r in c.rate_rows(ev)])
+            u = ev.get("uncertainty") or {}
+            fill_table(
+                self.query_one("#company-uncertainty", DataTable),
+                [("c", f"Uncertainty {u.get('rating', '-')} (score {u.get('score', '-')})", False), ("m", "Measure", True), ("p", "Points", True), ("t", "Thresholds", False)],
+                [tuple(r) for r in c.uncertainty_rows(ev)],
+            )
             p = ev["piotroski"]
-            fill_table(self.query_one("#company-piotroski", DataTable), [("r", f"Piotroski F = {p['score']}/9 ({p['available']} computable)", False), ("s", "Signal", False)], [tuple(r) for r in c.piotroski_rows(ev)])
+            fill_table(self.query_one("#company-piotroski", DataTable), [("r", f"Piotroski F = {p.get('display', p['score'])} ({p['available']} of 9 computable)", False), ("s", "Signal", False)], [tuple(r) for r in c.piotroski_rows(ev)])
             a = ev["altman"]
             fill_table(
                 self.query_one("#company-z", DataTable),

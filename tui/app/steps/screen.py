@@ -72,13 +72,23 @@ COLUMNS: dict[str, Column] = {
         Column("market_cap", "Mkt cap", "money", descending=True),
         Column("adv_usd", "ADV $", "money", descending=True),
         Column("fiscal_year", "FY", "int"),
-        Column("uncertainty", "Unc.", "text"),
+        Column("uncertainty", "Uncertainty", "text"),
+        Column("piotroski_display", "F (of)", "text"),
+        Column("cheap", "Cheap", "text"),
+        Column("buy_below", "Buy below", "num2"),
+        Column("intrinsic_value", "Intrinsic", "num2"),
+        Column("relative_value", "Relative", "num2"),
+        Column("fair_value_bear", "FV bear", "num2"),
+        Column("fair_value_bull", "FV bull", "num2"),
+        Column("wacc", "WACC", "pct"),
+        Column("flag_count", "Flags #", "int"),
+        Column("flags", "Red flags", "text", 40),
         Column("sector", "Sector", "text", 18),
         Column("industry", "Industry", "text", 22),
         Column("name", "Name", "text", 30),
     )
 }
-DEFAULT_COLUMNS = ("rank", "mark", "ticker", "composite", "price_to_fair_value", "quality", "piotroski_f", "altman_z", "price", "fair_value", "market_cap", "sector", "name")
+DEFAULT_COLUMNS = ("rank", "mark", "ticker", "composite", "price_to_fair_value", "quality", "piotroski_f", "altman_z", "price", "fair_value", "market_cap", "flags", "sector", "name")
 
 
 class ScreenStep(Step):
@@ -103,8 +113,15 @@ class ScreenStep(Step):
         self._rows: pd.DataFrame | None = None
 
     def compose(self) -> ComposeResult:
-        from screener import FACTORS
-        from tui.forms import SCREEN_NUMBERS, SCREEN_SWITCHES, weight_field
+        from screener import FACTORS, UNCERTAINTY_LEVELS
+        from tui.forms import (
+            ASSUMPTION_FIELDS,
+            SCREEN_NUMBERS,
+            SCREEN_SWITCHES,
+            flag_names,
+            penalty_field,
+            weight_field,
+        )
 
         with Horizontal():
             with VerticalScroll(id="screen-form", classes="form", can_focus=False):
@@ -117,6 +134,10 @@ class ScreenStep(Step):
                     yield Horizontal(*switch_parts(Switch(False, id=f"s-{key}")), Label(label), classes="switch-row")
                 yield Label("Altman zones (safe, grey, distress, n/a)")
                 yield Input(id="s-z_zones", placeholder="all")
+                yield Label("Drop companies with these red flags")
+                yield Input(id="s-exclude_flags", placeholder="none (e.g. data_integrity)")
+                yield Label("Most uncertain rating kept")
+                yield Select([("any", "any"), *[(u, u) for u in UNCERTAINTY_LEVELS]], value="any", id="s-max_uncertainty", allow_blank=False)
                 yield Label("Rank within")
                 yield Select([("sector", "sector"), ("universe", "universe")], value="sector", id="s-peer_group", allow_blank=False)
                 yield Label("Missing data ranks")
@@ -125,6 +146,14 @@ class ScreenStep(Step):
                 for factor in FACTORS:
                     yield Label(weight_field(factor).label)
                     yield Input(id=f"s-w-{factor}")
+                yield Label("[b]Red-flag penalties (points off the score)[/b]")
+                for flag in flag_names():
+                    yield Label(penalty_field(flag).label)
+                    yield Input(id=f"s-p-{flag}")
+                yield Label("[b]Valuation assumptions[/b]")
+                for key, fld in ASSUMPTION_FIELDS.items():
+                    yield Label(f"{fld.label} (%)")
+                    yield Input(id=f"s-{key}")
                 with Horizontal(classes="button-row"):
                     yield Button("Undo (u)", id="screen-undo", compact=True)
                     yield Button("Shipped screen", id="screen-reset", compact=True)
