@@ -189,10 +189,10 @@ class CompanyStep(Step):
             return
         plt.date_form("Y-m-d")
         dates = [d.strftime("%Y-%m-%d") for d in closes.index]
-        plt.plot(dates, closes.to_list(), label="close")
+        plt.plot(dates, closes.to_list(), label="close", marker="braille")
         fair = None if ev is None else ev["fair_value"]["blend"]
         if fair is not None:
-            plt.plot([dates[0], dates[-1]], [fair, fair], label=f"fair value {fair:,.2f}")
+            plt.plot([dates[0], dates[-1]], [fair, fair], label=f"fair value {fair:,.2f}", marker="braille")
         plt.title(f"{ticker}: traded close, last {len(closes)} sessions to {dates[-1]}")
         plt.ylabel("USD")
         plot.refresh()
