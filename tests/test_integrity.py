@@ -198,7 +198,7 @@ def test_corrections_use_nothing_published_after_the_as_of_date() -> None:
     data = open_dataset()
     when = pd.Timestamp("2022-06-30")
     known = data.fundamentals[data.fundamentals["publish_date"] <= when]
-    truncated = dataclasses.replace(data, fundamentals=known)
+    truncated = data.with_fundamentals(known)
     full = point_in_time(data, when)
     only_past = point_in_time(truncated, when)
     pd.testing.assert_frame_equal(full.fundamentals, only_past.fundamentals)

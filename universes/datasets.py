@@ -241,13 +241,29 @@ def _days(column: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Companies and fundamentals of one source, plus its manifest; prices read on first use."""
+    """Companies of one source and its manifest; fundamentals and prices read on first use
+    (a point-in-time view cached between runs needs neither)."""
 
     name: str
     path: Path
     manifest: dict[str, Any]
     companies: pd.DataFrame
-    fundamentals: pd.DataFrame = field(repr=False)
+    given_fundamentals: pd.DataFrame | None = field(default=None, repr=False)
+
+    def with_fundamentals(self, fundamentals: pd.DataFrame) -> Dataset:
+        """The same dataset with other fundamentals (e.g. truncated, for a what-if)."""
+        return Dataset(self.name, self.path, self.manifest, self.companies, fundamentals)
+
+    @functools.cached_property
+    def fundamentals(self) -> pd.DataFrame:
+        """Every fiscal year of every company, as the source gives them (read the first time)."""
+        import pyarrow as pa
+
+        if self.given_fundamentals is not None:
+            return self.given_fundamentals
+        frame = coerce(pd.read_parquet(self.path / "fundamentals.parquet"), FUNDAMENTAL_FIELDS)
+        pa.default_memory_pool().release_unused()  # the parquet decoding buffers are not needed
+        return frame
 
     @functools.cached_property
     def prices(self) -> PriceHistory:
@@ -284,11 +300,7 @@ def read_dataset_files(path: Path, name: str) -> Dataset:
     companies["sector"] = companies["sector"].fillna("Unclassified")
     companies["industry"] = companies["industry"].fillna("Unclassified")
     companies = companies.set_index("ticker", drop=False).rename_axis(None)
-    fundamentals = coerce(pd.read_parquet(path / "fundamentals.parquet"), FUNDAMENTAL_FIELDS)
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()  # the parquet decoding buffers are not needed
-    return Dataset(name, path, manifest, companies, fundamentals)
+    return Dataset(name, path, manifest, companies)
 
 
 
