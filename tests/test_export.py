@@ -390,15 +390,16 @@ def test_cli_read_only_folder_and_full_disk_print_one_message(tmp_path: Path) ->
         assert files_in(folder) == before
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_during_the_write_leaves_the_old_pair(tmp_path: Path, signum: int) -> None:
-    shipped = load_screen()  # every us-all company ranked: a workbook that takes a while to write
+def everyone_screen(tmp_path: Path) -> Path:
+    """A screen that ranks every company: on us-all, a workbook that takes a while to write."""
+    shipped = load_screen()
     screen = tmp_path / "everyone.toml"
     screen.write_text(screen_to_toml(shipped.with_filters(**dict.fromkeys(shipped.filters))))
-    folder = tmp_path / "out"
-    folder.mkdir()
-    before = old_pair(folder)
-    command = [sys.executable, "-m", "tui.cli", "optimize", "--universe", "us-all", "--screen", str(screen), "--out", str(folder / "t.xlsx"), "--force"]
+    return screen
+
+
+def signal_once_writing(command: list[str], folder: Path, signum: int) -> subprocess.CompletedProcess[str]:
+    """Run ``command``, send ``signum`` once its workbook's temporary file appears, wait for the end."""
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while not list(folder.glob(".t.xlsx.*.tmp")):  # the export has started writing
@@ -406,9 +407,53 @@ def test_a_signal_during_the_write_leaves_the_old_pair(tmp_path: Path, signum: i
         assert time.monotonic() < deadline, "the export never started"
         time.sleep(0.001)
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert err == "rotation optimize: interrupted; nothing was written.\n"
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_write_leaves_the_old_pair(tmp_path: Path, signum: int) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    before = old_pair(folder)
+    command = [sys.executable, "-m", "tui.cli", "optimize", "--universe", "us-all", "--screen", str(everyone_screen(tmp_path)), "--out", str(folder / "t.xlsx"), "--force"]
+    done = signal_once_writing(command, folder, signum)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "rotation optimize: interrupted; nothing was written.\n"
+    assert files_in(folder) == before
+
+
+WORKER_EXPORT = """
+import os, signal, sys, threading
+from optimizer import ConstraintSettings, RotationOptimizer
+from screener import load_screen, run_screen
+from tui.export import discard_unfinished_exports, export_context, export_rotation
+from universes import load_universe
+
+universe = load_universe("us-all")
+screen = run_screen(universe, load_screen(sys.argv[2]))
+result = RotationOptimizer(universe, screen, capital=1_000_000).solve(ConstraintSettings())
+ctx = export_context(universe, "everyone", "all cash", "shipped defaults")
+
+def on_sigterm(signum, frame):  # a front end exporting in a worker thread, on its main thread
+    discard_unfinished_exports()
+    os._exit(128 + signum)
+
+signal.signal(signal.SIGTERM, on_sigterm)
+worker = threading.Thread(target=export_rotation, args=(sys.argv[1], result, screen, ctx), kwargs={"overwrite": True}, daemon=True)
+worker.start()
+while worker.is_alive():
+    worker.join(0.05)
+"""
+
+
+def test_sigterm_during_a_worker_thread_export_leaves_no_temporary_file(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    before = old_pair(folder)
+    command = [sys.executable, "-c", WORKER_EXPORT, str(folder / "t.xlsx"), str(everyone_screen(tmp_path))]
+    done = signal_once_writing(command, folder, signal.SIGTERM)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert files_in(folder) == before
 
 

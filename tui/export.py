@@ -38,7 +38,9 @@ temporary files in the target folder, then both moved over the targets; if the s
 fails, the first target is put back as it was. A failed write (read-only folder, full disk)
 raises :class:`ExportError`, and SIGINT or SIGTERM during an export raises
 :class:`ExportInterrupted`; either way the old files are untouched and no temporary file is
-left behind. An existing file is only replaced when the caller says so (``overwrite=True``:
+left behind. Signal handlers can only be installed on the main thread, so they are installed
+there, around the write only; a front end exporting in a worker thread calls
+:func:`discard_unfinished_exports` from its own SIGTERM handler. An existing file is only replaced when the caller says so (``overwrite=True``:
 ``--force`` on the command line, a confirmation in the terminal app).
 """
 
@@ -836,6 +838,21 @@ class _TargetError(Exception):
         self.error = error
 
 
+#: Temporary files of the exports being written now, in any thread.
+_UNFINISHED: set[Path] = set()
+
+
+def discard_unfinished_exports() -> None:
+    """Remove the temporary files of every export still being written.
+
+    For a front end that exports in a worker thread, where :func:`export_rotation` cannot
+    install signal handlers: call this from the front end's own SIGTERM handler (on the main
+    thread) before the process ends. The targets are not touched.
+    """
+    for temporary in list(_UNFINISHED):
+        temporary.unlink(missing_ok=True)
+
+
 class _Pair:
     """The files of one :func:`write_together` call: temporaries, old copies, targets moved."""
 
@@ -844,11 +861,15 @@ class _Pair:
         self.temporaries: list[Path] = []
         self.moved: list[tuple[Path, Path | None]] = []
 
+    def track(self, temporary: Path) -> None:
+        self.temporaries.append(temporary)
+        _UNFINISHED.add(temporary)
+
     def write(self, target: Path, write: Callable[[IO[bytes]], object]) -> Path:
         """A complete new ``target`` in a hidden temporary file beside it."""
         with self.interrupts.deferred():
             fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            self.temporaries.append(Path(name))
+            self.track(Path(name))
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -861,7 +882,7 @@ class _Pair:
         if not target.exists():
             return None
         old = temporary.with_suffix(".old")
-        self.temporaries.append(old)
+        self.track(old)
         try:
             os.link(target, old)
         except OSError:
@@ -886,6 +907,7 @@ class _Pair:
     def clean(self) -> None:
         for temporary in self.temporaries:
             temporary.unlink(missing_ok=True)
+            _UNFINISHED.discard(temporary)
 
 
 def write_together(writes: Sequence[tuple[Path, Callable[[IO[bytes]], object]]], interrupts: _Interrupts) -> None:
