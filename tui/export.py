@@ -50,8 +50,8 @@ import csv
 import errno
 import io
 import os
+import secrets
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -838,8 +838,10 @@ class _TargetError(Exception):
         self.error = error
 
 
-#: Temporary files of the exports being written now, in any thread.
+#: Temporary files of the exports being written now, in any thread: each is listed before it
+#: is created, under the lock, so a SIGTERM handler on another thread never misses one.
 _UNFINISHED: set[Path] = set()
+_UNFINISHED_LOCK = threading.RLock()
 
 
 def discard_unfinished_exports() -> None:
@@ -849,8 +851,15 @@ def discard_unfinished_exports() -> None:
     install signal handlers: call this from the front end's own SIGTERM handler (on the main
     thread) before the process ends. The targets are not touched.
     """
-    for temporary in list(_UNFINISHED):
-        temporary.unlink(missing_ok=True)
+    with _UNFINISHED_LOCK:
+        for temporary in _UNFINISHED:
+            _remove(temporary)
+
+
+def _remove(path: Path) -> None:
+    """Remove ``path`` if it exists (a read-only file system refuses even to remove nothing)."""
+    if os.path.lexists(path):
+        path.unlink(missing_ok=True)
 
 
 class _Pair:
@@ -867,15 +876,21 @@ class _Pair:
 
     def write(self, target: Path, write: Callable[[IO[bytes]], object]) -> Path:
         """A complete new ``target`` in a hidden temporary file beside it."""
-        with self.interrupts.deferred():
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            self.track(Path(name))
+        while True:
+            temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+            with self.interrupts.deferred(), _UNFINISHED_LOCK:
+                self.track(temporary)
+                try:
+                    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    break
+                except FileExistsError:
+                    continue
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(name, _new_file_mode(target))
-        return Path(name)
+        os.chmod(temporary, _new_file_mode(target))
+        return temporary
 
     def keep_old(self, target: Path, temporary: Path) -> Path | None:
         """A second name for the old ``target`` (a hard link, else a copy), to put it back with."""
@@ -905,9 +920,10 @@ class _Pair:
                 target.unlink(missing_ok=True)
 
     def clean(self) -> None:
-        for temporary in self.temporaries:
-            temporary.unlink(missing_ok=True)
-            _UNFINISHED.discard(temporary)
+        with _UNFINISHED_LOCK:
+            for temporary in self.temporaries:
+                _remove(temporary)
+                _UNFINISHED.discard(temporary)
 
 
 def write_together(writes: Sequence[tuple[Path, Callable[[IO[bytes]], object]]], interrupts: _Interrupts) -> None:
