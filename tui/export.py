@@ -82,6 +82,7 @@ WHOLE = "0"  # codes and years: no thousands separator
 NUM = "#,##0.00"
 NUM1 = "0.0"
 NUM3 = "0.000"
+BOOL = '"TRUE";"TRUE";"FALSE"'  # Excel shows booleans so anyway; LibreOffice shows 1 and 0 without it
 
 
 class ExportError(UserError):
@@ -366,7 +367,7 @@ def portfolio_sheet(result: RotationResult) -> TableSheet:
             Column("Ticker", [str(t) for t in held.index], None, 9),
             Column("Name", _plain(held["name"]), None, 32),
             Column("Sector", _plain(held["sector"]), None, 20),
-            Column("Manufacturing", _plain(held["manufacturing"].astype(bool)), None, 8),
+            Column("Manufacturing", _plain(held["manufacturing"].astype(bool)), BOOL, 8),
             Column("Weight before", _plain(held["weight_before"].astype(float)), PCT, 10),
             Column("Target weight", _plain(held["weight_after"].astype(float)), PCT, 10),
             Column("Weight after trades", _plain(after), PCT, 10),
@@ -423,8 +424,8 @@ SCREEN_COLUMNS: dict[str, tuple[str, str | None, float]] = {
     "quality": ("Quality score", NUM1, 8),
     "composite": ("Composite score", NUM1, 10),
     "adv_usd": ("Daily volume (USD)", USD0, 13),
-    "manufacturing": ("Manufacturer", None, 13),
-    "life_sciences": ("Life sciences", None, 9),
+    "manufacturing": ("Manufacturer", BOOL, 13),
+    "life_sciences": ("Life sciences", BOOL, 9),
     "exchange": ("Exchange", None, 10),
     "shares": ("Shares outstanding", INT, 14),
     "fiscal_year": ("Fiscal year", WHOLE, 7),
@@ -498,7 +499,7 @@ def screen_column(name: str, dtype: Any) -> tuple[str, str | None, float]:
     if name.startswith("fv_"):
         return (f"Fair value: {name[3:].replace('_', ' ')}", USD, 10)
     if pd.api.types.is_bool_dtype(dtype):
-        return (label, None, 10)
+        return (label, BOOL, 10)
     if pd.api.types.is_integer_dtype(dtype):
         return (label, INT, 10)
     if pd.api.types.is_numeric_dtype(dtype):
@@ -532,8 +533,8 @@ def constraints_sheet(result: RotationResult) -> TableSheet:
         (
             Column("Constraint", _plain(c["name"]), None, 26),
             Column("Setting", _plain(c["setting"]), None, 40),
-            Column("Enabled", _plain(c["enabled"]), None, 9),
-            Column("Binding", _plain(c["binding"]), None, 9),
+            Column("Enabled", _plain(c["enabled"]), BOOL, 9),
+            Column("Binding", _plain(c["binding"]), BOOL, 9),
             Column("Shadow price (objective per 1 pp loosening)", _plain(c["shadow_price"].astype(float)), "0.000000", 24),
             Column("Level", _plain(c["level"].astype(float)), "0.0000", 12),
         ),
