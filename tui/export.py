@@ -203,7 +203,7 @@ class TableSheet:
     Attributes
     ----------
     title : str
-        Sheet name (also the table's name).
+        Sheet name and the table's name (for a table placed on another sheet, just the latter).
     columns : tuple of Column
     frozen_columns : int
         Columns kept in view when scrolling sideways (the header row is always frozen).
@@ -612,7 +612,7 @@ class _Writer:
         ws.print_area(0, 0, last_row, last_col)
         ws.set_header(f'&L&"-,Bold"&A&CRotation trade list as of {self.ctx.as_of}&RPage &P of &N', {"margin": 0.25})
 
-    def table(self, ws: Any, sheet: TableSheet, first_row: int = 0, name: str | None = None) -> int:
+    def table(self, ws: Any, sheet: TableSheet, first_row: int = 0) -> int:
         """Write ``sheet``'s table starting at ``first_row``; returns the last row (0-based)."""
         rows = sheet.rows
         last_row = first_row + max(rows, 1)
@@ -632,7 +632,7 @@ class _Writer:
             last_row,
             len(sheet.columns) - 1,
             {
-                "name": name or sheet.title,
+                "name": sheet.title,
                 "style": "Table Style Medium 2",
                 "columns": [{"header": c.header, "header_format": self.heading} for c in sheet.columns],
             },
@@ -696,7 +696,7 @@ class _Writer:
             elif value is not None:
                 ws.write(i, 1, value, fmt)
         header_row = len(items) + 2
-        last = self.table(ws, sectors, first_row=header_row, name="SectorExposure")
+        last = self.table(ws, sectors, first_row=header_row)
         for k, note in enumerate(notes, start=last + 2):
             ws.write_string(k, 0, "Note")
             ws.write_string(k, 1, neutralise(note))
@@ -716,7 +716,6 @@ class _Writer:
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 560, "height": 22 * max(14, last - header_row + 4)})
         ws.insert_chart(1, 6, chart)
-        ws.freeze_panes(0, 0)
         self.page_setup(ws, last + len(notes) + 1, 14, header_row=None)
 
 
