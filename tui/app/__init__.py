@@ -107,7 +107,25 @@ class RotationApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._install_sigterm()
         self.open_session(self.start_universe, self.workspace_path)
+
+    def _install_sigterm(self) -> None:
+        """On SIGTERM, remove an export's temporary files before the app goes (exports run in a
+        worker thread, where Python cannot install signal handlers)."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def stop(signum: int, frame: object) -> None:
+            from tui.export import discard_unfinished_exports
+
+            discard_unfinished_exports()
+            self.exit(return_code=128 + signum)
+
+        signal.signal(signal.SIGTERM, stop)
 
     def step(self, key: str) -> Step:
         """The widget of one step."""

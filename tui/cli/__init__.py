@@ -52,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"rotation {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during an export (ExportInterrupted)
         print(f"rotation {args.command}: interrupted; nothing was written.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + int(getattr(exc, "signum", EXIT_INTERRUPTED - 128))
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug: one line, not a traceback (ROTATION_DEBUG=1 shows it)
