@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 
 #: Sessions in a year.
 TRADING_DAYS = 252
@@ -224,17 +224,28 @@ def brinson_fachler(
     return out
 
 
+def _aligned(scores: pd.Series, forward_returns: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Scores and returns of the names that have both (fast when the indexes are equal)."""
+    if not scores.index.equals(forward_returns.index):
+        common = scores.index.intersection(forward_returns.index)
+        scores, forward_returns = scores.reindex(common), forward_returns.reindex(common)
+    s = scores.to_numpy(dtype=float)
+    r = forward_returns.to_numpy(dtype=float)
+    ok = np.isfinite(s) & np.isfinite(r)
+    return s[ok], r[ok], scores.index[ok]
+
+
 def rank_ic(scores: pd.Series, forward_returns: pd.Series) -> float:
     """Spearman rank correlation of scores with the next period's returns (ties share ranks).
 
     Only names with both a score and a return count; NaN for fewer than three or when either
     side is constant.
     """
-    both = pd.concat([scores.rename("s"), forward_returns.rename("r")], axis=1, join="inner").dropna()
-    if len(both) < 3:
+    s, r, _ = _aligned(scores, forward_returns)
+    if len(s) < 3:
         return float("nan")
-    a = both["s"].rank().to_numpy(float, copy=True)
-    b = both["r"].rank().to_numpy(float, copy=True)
+    a = rankdata(s)
+    b = rankdata(r)
     a -= a.mean()
     b -= b.mean()
     den = math.sqrt(float((a * a).sum() * (b * b).sum()))
@@ -262,17 +273,19 @@ def ic_summary(ic: pd.Series) -> dict[str, float]:
 def quantile_returns(scores: pd.Series, forward_returns: pd.Series, quantiles: int = 5) -> pd.Series:
     """Mean next-period return of each score quantile (1 = lowest scores).
 
-    Names are ordered by score (ties by ticker, so the split is reproducible) and cut into
+    Names are ordered by score (ties by name, so the split is reproducible) and cut into
     ``quantiles`` groups of equal size (the first groups one name smaller when it does not
     divide). Empty when there are fewer names than quantiles.
     """
-    both = pd.concat([scores.rename("s"), forward_returns.rename("r")], axis=1, join="inner").dropna()
-    if len(both) < quantiles:
+    s, r, names = _aligned(scores, forward_returns)
+    n = len(s)
+    if n < quantiles:
         return pd.Series(dtype=float)
-    both = both.rename_axis("name").reset_index().sort_values(["s", "name"], kind="mergesort")
-    position = np.arange(len(both))
-    group = (position * quantiles) // len(both) + 1
-    return both.groupby(group)["r"].mean().rename_axis("quantile")
+    by_name = np.argsort(names.to_numpy(dtype=str), kind="stable")
+    order = by_name[np.argsort(s[by_name], kind="stable")]
+    group = (np.arange(n) * quantiles) // n
+    means = np.bincount(group, weights=r[order], minlength=quantiles) / np.bincount(group, minlength=quantiles)
+    return pd.Series(means, index=pd.RangeIndex(1, quantiles + 1, name="quantile"))
 
 
 def quantile_spread(scores: pd.Series, forward_returns: pd.Series, quantiles: int = 5) -> float:
