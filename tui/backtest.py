@@ -63,8 +63,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+import os
+import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,6 +77,8 @@ from optimizer import performance as pf
 from optimizer.constraints import (
     ConstraintSettings,
     load_constraints,
+    settings_from_dict,
+    settings_to_toml,
 )
 from screener import Screen, ScreenResult, load_screen, run_screen
 from screener.screens import screen_to_toml
@@ -215,11 +220,13 @@ class DailyPrices:
         self.tickers = history.tickers
         self.close = pd.DataFrame(history.close).ffill().to_numpy()
         self.adj_close = pd.DataFrame(history.adj_close).ffill().to_numpy()
-        has_price = ~np.isnan(history.close)
-        last = np.where(has_price.any(axis=0), len(self.dates) - 1 - np.argmax(has_price[::-1], axis=0), -1)
-        self.last_price_date = pd.Series(
-            np.where(last >= 0, self.dates[np.maximum(last, 0)], np.datetime64("NaT")), index=self.tickers
-        )
+        self._traded = ~np.isnan(history.close)
+
+    def last_price_dates(self, until: pd.Timestamp) -> pd.Series:
+        """Each ticker's last session with a trade on or before ``until`` (NaT: none)."""
+        traded = self._traded[: self.row(until) + 1]
+        last = np.where(traded.any(axis=0), len(traded) - 1 - np.argmax(traded[::-1], axis=0), -1)
+        return pd.Series(np.where(last >= 0, self.dates[np.maximum(last, 0)], np.datetime64("NaT")), index=self.tickers)
 
     def row(self, when: pd.Timestamp) -> int:
         """The last session on or before ``when``."""
@@ -447,7 +454,7 @@ def first_possible_date(spec: BacktestSpec, probe: _Probe | None = None) -> pd.T
         No date in the data qualifies.
     """
     probe = probe or _Probe(spec.universe)
-    dataset = open_dataset(_dataset_of(spec.universe))
+    dataset = open_dataset(dataset_of(spec.universe))
     end = _date(spec.end, "end", dataset.as_of)
     ends = [pd.Timestamp(d) for d in period_ends(dataset.prices.dates, spec.frequency) if d < end]
     needed = _names_needed(spec.settings)
@@ -467,7 +474,7 @@ def first_possible_date(spec: BacktestSpec, probe: _Probe | None = None) -> pd.T
     return ends[lo]
 
 
-def _dataset_of(universe: str) -> str:
+def dataset_of(universe: str) -> str:
     """The dataset a universe is formed from (a ticker-list file picks from us-all)."""
     from universes.catalog import resolve_chain, root_dataset, universe_definitions
     from universes.loader import is_table_path
@@ -481,7 +488,7 @@ def rebalance_dates(spec: BacktestSpec, probe: _Probe | None = None) -> tuple[li
     The first rebalance is ``spec.start`` (or the first session after it), else the first
     possible date; then the last session of every month or quarter before the end.
     """
-    dataset = open_dataset(_dataset_of(spec.universe))
+    dataset = open_dataset(dataset_of(spec.universe))
     sessions = pd.DatetimeIndex(dataset.prices.dates)
     end = _date(spec.end, "end", dataset.as_of)
     if end > dataset.as_of or end <= sessions[0]:
@@ -635,7 +642,7 @@ def run_lockstep(specs: Sequence[BacktestSpec]) -> list[BacktestResult]:
     timings = dict.fromkeys(("universe", "screen", "optimizer", "accounting", "evaluation"), 0.0)
     probe = _Probe(base.universe)
     dates, end = rebalance_dates(base, probe)
-    dataset = _dataset_of(base.universe)
+    dataset = dataset_of(base.universe)
     prices = DailyPrices(dataset)
     paths = [_start(s, dates[0], prices) for s in specs]
     bench = _Benchmarks()
@@ -828,9 +835,10 @@ def _survivorship(dataset: str, dates: list[pd.Timestamp], view: PointInTime, pr
     from universes.schema import sic_flags
 
     data = open_dataset(dataset)
-    published = data.fundamentals.groupby("ticker")["publish_date"].min()
+    f = data.fundamentals
+    published = f[f["publish_date"] <= view.as_of].groupby("ticker")["publish_date"].min()
     view.check("fiscal years counted for survivorship", published.max())
-    last_price = prices.last_price_date.reindex(published.index)
+    last_price = prices.last_price_dates(view.as_of).reindex(published.index)
     sic = data.companies["sic"].reindex(published.index)
     manufacturing = sic_flags(sic)["manufacturing"].to_numpy(bool)
     rows = []
@@ -1184,3 +1192,535 @@ def _canary_summary(rows: pd.DataFrame, years: float) -> dict[str, float]:
         "leaky_top_cagr": leaky_top,
         "top_cagr_uplift": leaky_top - honest_top,
     }
+
+
+# ------------------------------------------------------------------------------ sweeps
+SWEEP_KEYS = ("screens", "constraints", "settings")
+SHIPPED = "shipped"
+
+
+def load_sweep(path: str | Path, base: BacktestSpec) -> list[BacktestSpec]:
+    """The variants of a sweep file: every combination of its screens, constraint files and
+    settings, each on ``base`` (universe, dates, capital, ...)::
+
+        screens = ["small-cap-value-quality", "deep-value"]   # names or .toml files
+        constraints = ["shipped", "tight.toml"]               # "shipped" = optimizer/constraints.toml
+
+        [settings]                                            # constraint settings to vary
+        risk_aversion = [1.0, 2.0, 4.0, 8.0]
+        "max_weight.value" = [0.03, 0.05]                     # a table's field: table.field
+
+    Relative paths are read from the sweep file's folder. A missing list keeps the base's
+    screen or constraints.
+
+    Raises
+    ------
+    BacktestError
+        An unknown key, an empty list, or a value the settings refuse (the message names the
+        file and the key).
+    """
+    from universes.toml_io import read_toml
+
+    p = Path(path).expanduser()
+    data = read_toml(p, BacktestError, "sweep")
+    for key in data:
+        if key not in SWEEP_KEYS:
+            raise BacktestError(f"{p}: unknown key {key!r}. A sweep file has {', '.join(SWEEP_KEYS)}.")
+
+    def names(key: str) -> list[str] | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise BacktestError(f"{p}: {key} must be a non-empty list of names or files.")
+        return [str(v) if v == SHIPPED or not v.endswith(".toml") else str(p.parent / Path(v).expanduser()) for v in value]
+
+    screens = [(base.screen, base.screen_label or base.screen.name)]
+    if (listed := names("screens")) is not None:
+        screens = [(load_screen(None if s == SHIPPED else s), Path(s).name if s.endswith(".toml") else s) for s in listed]
+    constraint_sets = [(base.settings, base.constraints_label or SHIPPED)]
+    if (listed := names("constraints")) is not None:
+        constraint_sets = [(load_constraints(None if c == SHIPPED else c), Path(c).name if c.endswith(".toml") else c) for c in listed]
+    grid = data.get("settings", {})
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise BacktestError(f"{p}: [settings] maps each setting to a non-empty list of values.")
+    import itertools
+
+    combos = list(itertools.product(*grid.values())) if grid else [()]
+    specs = []
+    for screen, screen_label in screens:
+        for settings, constraints_label in constraint_sets:
+            for combo in combos:
+                changes = dict(zip(grid, combo, strict=True))
+                varied = _vary(settings, changes, p)
+                label = " | ".join([screen_label, constraints_label, *(f"{k}={v}" for k, v in changes.items())])
+                specs.append(
+                    dataclasses.replace(
+                        base, screen=screen, settings=varied, label=label, screen_label=screen_label, constraints_label=constraints_label
+                    )
+                )
+    return specs
+
+
+def _vary(settings: ConstraintSettings, changes: dict[str, Any], path: Path) -> ConstraintSettings:
+    """``settings`` with dotted keys (``risk_aversion``, ``max_weight.value``) set."""
+    if not changes:
+        return settings
+    tree = tomllib.loads(settings_to_toml(settings))
+    for key, value in changes.items():
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise BacktestError(f"{path}: [settings] {key}: {part!r} is a single setting, not a table.")
+            node = child
+        if isinstance(node.get(leaf), dict):
+            fields_ = ", ".join(f"{key}.{f}" for f in node[leaf])
+            raise BacktestError(f"{path}: [settings] {key} is a table; vary one of its fields: {fields_}.")
+        node[leaf] = value
+    where = f"{path}: [settings] " + ", ".join(f"{k} = {v!r}" for k, v in changes.items()) + ": "
+    return settings_from_dict(tree, where)
+
+
+@dataclass
+class SweepResult:
+    """The variants of a sweep, the best one and its deflated Sharpe ratio.
+
+    Attributes
+    ----------
+    results : list of BacktestResult
+        In the order of the sweep file.
+    executor : str
+        ``"in-process"``, ``"processes"`` or ``"dask"``.
+    workers : int
+    seconds : float
+        Wall time of the sweep.
+    """
+
+    results: list[BacktestResult]
+    executor: str
+    workers: int
+    seconds: float
+
+    def table(self) -> pd.DataFrame:
+        """One row per variant: ``label``, ``cagr``, ``volatility``, ``sharpe``, ``sortino``,
+        ``max_drawdown``, ``turnover_annual``, ``cost_drag``, ``active_cagr`` and
+        ``information_ratio`` against the cap-weighted universe."""
+        rows = []
+        for r in self.results:
+            m, rel = r.metrics.loc["rotation"], r.relative.loc["small_cw"]
+            rows.append(
+                {
+                    "label": r.spec.label,
+                    "cagr": m["cagr"],
+                    "volatility": m["volatility"],
+                    "sharpe": m["sharpe"],
+                    "sortino": m["sortino"],
+                    "max_drawdown": m["max_drawdown"],
+                    "turnover_annual": r.trading["turnover_annual"],
+                    "cost_drag": r.trading["cost_drag"],
+                    "active_cagr": rel["active_cagr"],
+                    "information_ratio": rel["information_ratio"],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    @property
+    def best(self) -> int:
+        """Index of the variant with the highest Sharpe ratio (the first on ties)."""
+        sharpe = self.table()["sharpe"].to_numpy(float)
+        return int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
+
+    def deflated_sharpe(self) -> dict[str, float]:
+        """:func:`optimizer.performance.deflated_sharpe_ratio` of the best variant, given
+        every variant tried (per-session Sharpe ratios of daily excess returns)."""
+        excess = [_daily_excess(r) for r in self.results]
+        sharpes = np.array([np.mean(x) / np.std(x, ddof=1) if len(x) > 1 and np.std(x, ddof=1) > 0 else np.nan for x in excess])
+        finite = sharpes[np.isfinite(sharpes)]
+        variance = float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
+        out = pf.deflated_sharpe_ratio(excess[self.best], len(self.results), variance)
+        out["n_trials"] = float(len(self.results))
+        out["sharpe_variance"] = variance
+        out["annual_sharpe"] = out["sharpe"] * math.sqrt(pf.TRADING_DAYS)
+        return out
+
+    def document(self) -> dict[str, Any]:
+        """The JSON contract of ``rotation backtest --sweep`` (no timings: they vary)."""
+        from tui.output import jsonable, records
+
+        best = self.results[self.best]
+        out: dict[str, Any] = jsonable(
+            {
+                "universe": best.spec.universe,
+                "frequency": best.spec.frequency,
+                "start": best.dates[0],
+                "end": best.end,
+                "variants": records(self.table()),
+                "best": best.spec.label,
+                "deflated_sharpe": self.deflated_sharpe(),
+                "banner": best.banner,
+            }
+        )
+        return out
+
+
+def _daily_excess(result: BacktestResult) -> np.ndarray:
+    e = result.equity
+    r = e["rotation"].pct_change().iloc[1:] - e["cash_return"].iloc[1:]
+    return r.to_numpy(float)
+
+
+def run_sweep(
+    specs: Sequence[BacktestSpec],
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> SweepResult:
+    """Run every variant; in parallel across variants, never across dates.
+
+    Parameters
+    ----------
+    specs : sequence of BacktestSpec
+        The variants (same universe, frequency and dates; :func:`load_sweep` makes them).
+    workers : int, optional
+        Worker processes (default: the CPUs this process may use). One runs in this process.
+    scheduler : str, optional
+        ``"local"`` for a Dask LocalCluster of ``workers`` processes, or the address of a Dask
+        scheduler (``tcp://host:8786``); needs the ``dask`` extra.
+
+    Returns
+    -------
+    SweepResult
+        Results in the order of ``specs``, identical whatever the executor and worker count.
+    """
+    import time
+
+    if not specs:
+        raise BacktestError("The sweep has no variants.")
+    started = time.perf_counter()
+    workers = max(1, workers or available_cpus())
+    resolved = _common_start(specs)
+    groups = [list(range(i, len(resolved), workers)) for i in range(min(workers, len(resolved)))]
+    batches = [[resolved[i] for i in g] for g in groups]
+    if scheduler:
+        executor, outputs = "dask", _dask_map(batches, scheduler, workers)
+    elif len(batches) == 1:
+        executor, outputs = "in-process", [run_lockstep(batches[0])]
+    else:
+        executor, outputs = "processes", _process_map(batches)
+    results: list[BacktestResult | None] = [None] * len(resolved)
+    for group, output in zip(groups, outputs, strict=True):
+        for i, r in zip(group, output, strict=True):
+            results[i] = r
+    done = [r for r in results if r is not None]
+    return SweepResult(done, executor, workers, time.perf_counter() - started)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _common_start(specs: Sequence[BacktestSpec]) -> list[BacktestSpec]:
+    """The specs with one explicit start: the given one, or the latest first possible date
+    among the variants (so that every variant walks the same dates)."""
+    base = specs[0]
+    if base.start is not None:
+        return list(specs)
+    probe = _Probe(base.universe)
+    start = max(first_possible_date(s, probe) for s in specs)
+    return [dataclasses.replace(s, start=start.date().isoformat()) for s in specs]
+
+
+def _process_map(batches: list[list[BacktestSpec]]) -> list[list[BacktestResult]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["tui.backtest"])
+    with ProcessPoolExecutor(max_workers=len(batches), mp_context=context) as pool:
+        return list(pool.map(run_lockstep, batches))
+
+
+def _dask_map(batches: list[list[BacktestSpec]], scheduler: str, workers: int) -> list[list[BacktestResult]]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BacktestError("--scheduler needs the dask extra: pip install 'smallcap-rotation[dask]'.") from None
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise BacktestError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}. Start it, or use --scheduler local.") from exc
+    try:
+        futures = client.map(run_lockstep, batches, pure=False)
+        out: list[list[BacktestResult]] = client.gather(futures)
+        return out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ------------------------------------------------------------------------------ for the app
+def spec_from_session(session: Any, **options: Any) -> BacktestSpec:
+    """A backtest of what a :class:`tui.session.Session` holds: its universe, screen,
+    constraint settings, holdings and new cash (``options`` set the other fields:
+    ``frequency``, ``start``, ``end``, ``cash_rate``, ``delisting_return``, ...)."""
+    return BacktestSpec(
+        universe=session.universe.name,
+        screen=session.screen,
+        settings=session.settings,
+        holdings=session.holdings,
+        capital=session.capital,
+        screen_label=session.screen_label,
+        constraints_label=session.constraints_label,
+        **options,
+    )
+
+
+def app_view(result: BacktestResult) -> dict[str, Any]:
+    """Everything the app's backtest step shows, as plain data.
+
+    Returns
+    -------
+    dict
+        ``title`` (one line), ``banner`` (survivorship), ``partial`` (when signals were
+        partial, or ''), ``canary`` (one line), ``dates`` (ISO dates of the daily curves),
+        ``equity`` and ``drawdown`` (portfolio -> list of floats; ``equity`` starts at 1),
+        ``labels`` (portfolio -> label), ``ic_dates`` and ``ic`` (signal -> rank IC per
+        rebalance), ``metrics`` (rows of ``portfolio``, ``label``, ``cagr``, ``volatility``,
+        ``sharpe``, ``sortino``, ``max_drawdown``), ``relative`` (rows of ``benchmark``,
+        ``label``, ``active_cagr``, ``tracking_error``, ``information_ratio``) and
+        ``trading`` (turnover and costs).
+    """
+    from tui.output import jsonable
+
+    e = result.equity
+    portfolios = ["rotation", *BENCHMARKS]
+    curves = {p: (e[p] / e[p].iloc[0]) for p in portfolios}
+    pivot = result.ic.pivot(index="date", columns="signal", values="ic")
+    signals = ["composite", *[s for s in pivot.columns if s != "composite"]]
+    m = result.metrics
+    view = {
+        "title": title_line(result),
+        "banner": result.banner,
+        "partial": result.partial_note,
+        "canary": canary_line(result),
+        "dates": [d.date().isoformat() for d in e.index],
+        "equity": {p: curves[p].tolist() for p in portfolios},
+        "drawdown": {p: pf.drawdowns(curves[p]).tolist() for p in portfolios},
+        "labels": dict(BENCHMARK_LABELS),
+        "ic_dates": [pd.Timestamp(d).date().isoformat() for d in pivot.index],
+        "ic": {s: pivot[s].tolist() for s in signals if s in pivot.columns},
+        "metrics": [{"portfolio": p, "label": BENCHMARK_LABELS[p], **m.loc[p].to_dict()} for p in portfolios],
+        "relative": [{"benchmark": b, "label": BENCHMARK_LABELS[b], **result.relative.loc[b].to_dict()} for b in BENCHMARKS],
+        "trading": result.trading,
+    }
+    out: dict[str, Any] = jsonable(view)
+    return out
+
+
+def title_line(result: BacktestResult) -> str:
+    """One line: what was backtested, how often, over which dates."""
+    s = result.spec
+    return (
+        f"Backtest of {s.screen_label or s.screen.name} on {s.universe}, {s.frequency}, {result.dates[0].date()} to "
+        f"{result.end.date()} ({len(result.dates)} rebalances, {result.years:.1f} years)"
+    )
+
+
+def canary_line(result: BacktestResult) -> str:
+    """The leak canary in one line."""
+    c = result.canary
+    verdict = (
+        "the guard refused it on every date"
+        if c["refused"] == c["probes"]
+        else f"THE GUARD LET IT THROUGH on {int(c['probes'] - c['refused'])} of {int(c['probes'])} dates: results may use the future"
+    )
+    return (
+        f"Leak canary: data shifted one rebalance into the future: {verdict}; a signal that leaks next period's return scores "
+        f"rank IC {c['leaky_ic']:.2f} (honest {c['honest_ic']:.2f}) and its top quintile {c['leaky_top_cagr']:+.0%} a year "
+        f"(honest {c['honest_top_cagr']:+.0%})."
+    )
+
+
+# ------------------------------------------------------------------------------ the workbook
+def export_backtest(path: str | Path, result: BacktestResult, overwrite: bool = False) -> Path:
+    """Write the backtest workbook atomically: Summary (metrics, assumptions, banner), Equity
+    and Drawdown (daily, each with a native line chart), Periods, Holdings (per rebalance),
+    Trades, IC (per date and signal), Attribution and Survivorship.
+
+    Raises
+    ------
+    tui.export.ExportError
+        The file exists and ``overwrite`` is false, the folder is missing, or the write failed.
+    """
+    from openpyxl import Workbook
+
+    from tui.export import ExportError, _check_target, save_workbook
+    from universes.files import atomic_write
+
+    target = Path(path).expanduser()
+    if target.suffix.lower() != ".xlsx":
+        raise ExportError(f"{target}: the workbook must end in .xlsx.")
+    _check_target(target, overwrite)
+    wb = Workbook(write_only=True)
+    _summary_sheet(wb, result)
+    _curve_sheet(wb, "Equity", result, drawdown=False)
+    _curve_sheet(wb, "Drawdown", result, drawdown=True)
+    _frame_sheet(wb, "Periods", result.periods)
+    _frame_sheet(wb, "Holdings", result.holdings)
+    _frame_sheet(wb, "Trades", result.trades)
+    _frame_sheet(wb, "IC", result.ic)
+    _frame_sheet(wb, "Attribution", result.attribution)
+    _frame_sheet(wb, "Survivorship", result.survivorship)
+    try:
+        atomic_write(target, lambda tmp: save_workbook(wb, tmp))
+    except OSError as exc:
+        raise ExportError(f"Could not write {target}: {exc}. Nothing was replaced.") from exc
+    return target
+
+
+_PCT_COLUMNS = frozenset({"cagr", "total_return", "volatility", "max_drawdown", "active_cagr", "tracking_error", "weight", "turnover", "return", "one_year_only", "spread", "top", "bottom"})
+
+
+def _formats(columns: Iterable[str]) -> dict[int, str]:
+    from tui.export import NUM, PCT, USD
+
+    out = {}
+    for i, c in enumerate(columns):
+        if c == "date":
+            out[i] = "yyyy-mm-dd"
+        elif c in _PCT_COLUMNS or c in ("allocation", "selection", "interaction", "total") or c.endswith("_weight") or c.endswith("_return"):
+            out[i] = PCT
+        elif c in ("value", "cash_before", "cash_after", "buys", "sells", "costs", "notional", "est_cost", "price"):
+            out[i] = USD
+        elif c in ("sharpe", "sortino", "information_ratio", "ic", "composite"):
+            out[i] = NUM
+    return out
+
+
+def _frame_sheet(wb: Any, title: str, frame: pd.DataFrame) -> None:
+    from tui.export import _columns, _Sheet
+
+    sheet = _Sheet(wb, title)
+    sheet.ws.freeze_panes = "A2"
+    columns = [str(c) for c in frame.columns]
+    rows = zip(*_columns(frame), strict=True) if len(frame) else iter(())
+    widths = [12 if c == "date" else 34 if c in ("name", "reason", "status") else 13 for c in columns]
+    sheet.table(columns, rows, _formats(columns), widths, title, cleaned=True)
+
+
+def _curve_sheet(wb: Any, title: str, result: BacktestResult, drawdown: bool) -> None:
+    from openpyxl.chart import LineChart, Reference
+
+    portfolios = ["rotation", *BENCHMARKS]
+    e = result.equity
+    frame = pd.DataFrame({BENCHMARK_LABELS[p]: e[p] / e[p].iloc[0] for p in portfolios}, index=e.index)
+    if drawdown:
+        frame = frame.apply(pf.drawdowns)
+    frame = frame.reset_index()
+    from tui.export import PCT, _columns, _Sheet
+
+    sheet = _Sheet(wb, title)
+    sheet.ws.freeze_panes = "A2"
+    headers = ["date", *frame.columns[1:]]
+    formats = {0: "yyyy-mm-dd", **{i: (PCT if drawdown else "0.000") for i in range(1, len(headers))}}
+    last = sheet.table(headers, zip(*_columns(frame), strict=True), formats, [12, 16, 16, 16, 16], title, cleaned=True)
+    chart = LineChart()
+    chart.title = "Drawdown from the running peak" if drawdown else "Growth of 1 (dividends in, after costs for the rotation)"
+    chart.y_axis.title = "Drawdown" if drawdown else "Value of 1 invested"
+    chart.y_axis.number_format = "0%" if drawdown else "0.00"
+    chart.x_axis.title = "Date"
+    chart.x_axis.number_format = "yyyy-mm"
+    chart.add_data(Reference(sheet.ws, min_col=2, max_col=len(headers), min_row=1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(sheet.ws, min_col=1, min_row=2, max_row=last))
+    chart.height, chart.width = 10, 24
+    sheet.ws.add_chart(chart, "G2")
+
+
+def _summary_sheet(wb: Any, result: BacktestResult) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from tui.export import neutralise
+
+    ws = wb.create_sheet("Summary")
+    ws.column_dimensions["A"].width = 30
+    for col in "BCDEFGH":
+        ws.column_dimensions[col].width = 16
+    title = WriteOnlyCell(ws, value=neutralise(title_line(result)))
+    title.font = Font(bold=True, size=13)
+    ws.append([title])
+    ws.append([])
+    ws.append(["Survivorship", neutralise(result.banner)])
+    if result.partial_note:
+        ws.append(["Partial signals", neutralise(result.partial_note)])
+    ws.append(["Leak canary", neutralise(canary_line(result))])
+    ws.append([])
+    ws.append(["Portfolio", "CAGR", "Volatility", "Sharpe", "Sortino", "Max drawdown", "Total return"])
+    for p in ("rotation", *BENCHMARKS):
+        m = result.metrics.loc[p]
+        ws.append([BENCHMARK_LABELS[p], *(_pct(ws, m[c]) for c in ("cagr", "volatility")), _num(ws, m["sharpe"]), _num(ws, m["sortino"]), _pct(ws, m["max_drawdown"]), _pct(ws, m["total_return"])])
+    ws.append([])
+    ws.append(["Rotation against", "Active CAGR", "Tracking error", "Information ratio"])
+    for b in BENCHMARKS:
+        r = result.relative.loc[b]
+        ws.append([BENCHMARK_LABELS[b], _pct(ws, r["active_cagr"]), _pct(ws, r["tracking_error"]), _num(ws, r["information_ratio"])])
+    ws.append([])
+    t = result.trading
+    ws.append(["Turnover, first rebalance", _pct(ws, t["turnover_first"])])
+    ws.append(["Turnover a year, later rebalances", _pct(ws, t["turnover_annual"])])
+    ws.append(["Trading costs (USD)", _num(ws, t["costs"])])
+    ws.append(["Cost drag a year", _pct(ws, t["cost_drag"])])
+    ws.append([])
+    ws.append(["Signal", "Mean rank IC", "t-statistic", "Periods", "Mean quintile spread"])
+    for signal, row in result.ic_summary.iterrows():
+        ws.append([str(signal), _num(ws, row["mean"], "0.000"), _num(ws, row["t_stat"]), int(row["n"]), _pct(ws, row["spread_mean"])])
+    ws.append([])
+    for key, value in assumptions(result.spec).items():
+        ws.append([key.replace("_", " ").capitalize(), neutralise("" if value is None else str(value))])
+    for note in result.notes:
+        ws.append(["Note", neutralise(note)])
+
+
+def _pct(ws: Any, value: float) -> Any:
+    return _num(ws, value, "0.00%")
+
+
+def _num(ws: Any, value: float, fmt: str = "0.00") -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=float(value) if np.isfinite(value) else None)
+    cell.number_format = fmt
+    return cell
+
+
+__all__ = [
+    "BacktestError",
+    "BacktestResult",
+    "BacktestSpec",
+    "LookAheadError",
+    "PointInTime",
+    "SweepResult",
+    "app_view",
+    "available_cpus",
+    "dataset_of",
+    "export_backtest",
+    "first_possible_date",
+    "load_sweep",
+    "rebalance_dates",
+    "run_backtest",
+    "run_lockstep",
+    "run_sweep",
+    "spec_from_session",
+]

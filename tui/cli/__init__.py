@@ -24,7 +24,7 @@ EXIT_INFEASIBLE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70
-COMMANDS = ("app", "universes", "show", "screen", "valuation", "optimize", "refresh")
+COMMANDS = ("app", "universes", "show", "screen", "valuation", "optimize", "backtest", "refresh")
 
 
 def build_parser() -> argparse.ArgumentParser:
