@@ -812,7 +812,7 @@ def _calibrated_ic(history: list[_Scores], view: PointInTime, prices: DailyPrice
     """The composite's mean realised rank IC scaled to a year (``x sqrt(periods per year)``),
     clipped to [0, 1]; None until ``MIN_IC_PERIODS`` periods are realised."""
     stops = [s.date for s in history[1:]] + [view.as_of]
-    for scored, stop in zip(history, stops, strict=True):
+    for scored, stop in zip(history, stops[: len(history)], strict=True):
         if scored.ic is None:
             scored.ic = pf.rank_ic(scored.table["composite"], _forward_returns(scored, stop, view, prices))
     ic = [s.ic for s in history if s.ic is not None and np.isfinite(s.ic)]

@@ -58,8 +58,8 @@ def base_spec(args: argparse.Namespace) -> Any:
         cash_rate=DEFAULT_CASH_RATE if args.cash_rate is None else args.cash_rate,
         delisting_return=args.delisting_return,
         calibrate_ic=args.calibrate_ic,
-        screen_label=args.screen or "shipped screen",
-        constraints_label=args.constraints or "shipped constraints",
+        screen_label=args.screen or "",
+        constraints_label=args.constraints or "",
     )
 
 
