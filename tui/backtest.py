@@ -65,6 +65,7 @@ import dataclasses
 import math
 import os
 import tomllib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,8 +291,11 @@ def _rebalance(
 
     holdings = Holdings(shares=shares[shares > 0].astype(float), cash=float(cash), source="backtest")
     try:
-        opt = view.check_optimizer(RotationOptimizer(universe, screened, holdings=holdings, capital=0.0))
-        result = opt.solve(settings)
+        with warnings.catch_warnings():  # an inaccurate solve shows in the status instead
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            opt = view.check_optimizer(RotationOptimizer(universe, screened, holdings=holdings, capital=0.0))
+            result = opt.solve(settings)
     except OptimizerError as exc:
         first = str(exc).splitlines()
         status = "not rebalanced: " + " ".join(line.strip(" -") for line in first[:3])
@@ -639,11 +643,15 @@ def run_lockstep(specs: Sequence[BacktestSpec]) -> list[BacktestResult]:
     if any((s.universe, s.frequency, s.start, s.end, s.large_universe) != shared for s in specs):
         raise BacktestError("Variants run together must share universe, frequency, start, end and large-cap universe.")
     clock = time.perf_counter
-    timings = dict.fromkeys(("universe", "screen", "optimizer", "accounting", "evaluation"), 0.0)
+    timings = dict.fromkeys(("start", "prices", "universe", "screen", "optimizer", "accounting", "evaluation"), 0.0)
+    t0 = clock()
     probe = _Probe(base.universe)
     dates, end = rebalance_dates(base, probe)
+    timings["start"] = clock() - t0
+    t0 = clock()
     dataset = dataset_of(base.universe)
     prices = DailyPrices(dataset)
+    timings["prices"] = clock() - t0
     paths = [_start(s, dates[0], prices) for s in specs]
     bench = _Benchmarks()
     scores: dict[str, list[_Scores]] = {}
@@ -875,8 +883,9 @@ class BacktestResult:
     periods : pandas.DataFrame
         One row per rebalance: ``date``, ``value`` (before trading), ``cash_before``,
         ``cash_after``, ``trades``, ``buys``, ``sells``, ``turnover``, ``costs``, ``names``,
-        ``alpha_ic``, ``universe``, ``passing``, ``status``, ``delisted``, ``return`` (over
-        the period that follows).
+        ``alpha_ic``, ``universe``, ``passing``, ``status`` (the solver's: ``optimal``,
+        ``optimal_inaccurate``, or why the portfolio was not rebalanced), ``delisted``,
+        ``return`` (over the period that follows).
     holdings : pandas.DataFrame
         Positions after each rebalance: ``date``, ``ticker``, ``name``, ``sector``,
         ``shares``, ``price``, ``value``, ``weight``, ``composite``.
@@ -913,7 +922,11 @@ class BacktestResult:
         year, whose year-on-year signals such as Piotroski F are partial).
     notes : list of str
     timings : dict
-        Seconds per stage (left out of the document: it varies between runs).
+        Seconds per stage (left out of the document: it varies between runs): ``start``
+        (finding the first possible date), ``prices`` (daily price matrices), ``universe``
+        (loading the universes and market data at each date), ``screen``, ``optimizer``
+        (building, solving and applying the trade list), ``accounting`` (daily values),
+        ``evaluation`` (metrics, IC, attribution); ``rebalances`` and ``variants``.
     """
 
     spec: BacktestSpec
