@@ -62,6 +62,7 @@ Everything that touches the universes, screener and optimiser APIs is in the sec
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import tomllib
@@ -1467,7 +1468,7 @@ def _dask_map(batches: list[list[BacktestSpec]], scheduler: str, workers: int) -
     cluster = None
     try:
         if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="10s")
