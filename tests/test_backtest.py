@@ -26,6 +26,7 @@ from tui.backtest import (
     BacktestSpec,
     LookAheadError,
     PointInTime,
+    SweepResult,
     app_view,
     first_possible_date,
     load_sweep,
@@ -322,22 +323,42 @@ def _bytes(results: list[BacktestResult]) -> list[str]:
     return [json.dumps(r.document()) for r in results]
 
 
-def test_sweep_gives_the_same_bytes_in_process_and_in_a_process_pool(small_sweep: list[BacktestSpec]) -> None:
-    alone = run_sweep(small_sweep, workers=1)
+@pytest.fixture(scope="module")
+def in_process(small_sweep: list[BacktestSpec]) -> SweepResult:
+    return run_sweep(small_sweep, workers=1)
+
+
+def test_sweep_gives_the_same_bytes_in_process_and_in_a_process_pool(small_sweep: list[BacktestSpec], in_process: SweepResult) -> None:
     pooled = run_sweep(small_sweep, workers=2)
-    assert (alone.executor, pooled.executor) == ("in-process", "processes")
-    assert _bytes(alone.results) == _bytes(pooled.results)
-    assert _bytes([run_backtest(small_sweep[1])]) == _bytes(alone.results[1:])
-    d = alone.deflated_sharpe()
+    assert (in_process.executor, pooled.executor) == ("in-process", "processes")
+    assert _bytes(in_process.results) == _bytes(pooled.results)
+    assert _bytes([run_backtest(small_sweep[1])]) == _bytes(in_process.results[1:])
+    d = in_process.deflated_sharpe()
     assert d["n_trials"] == 2 and 0.0 <= d["dsr"] <= 1.0
 
 
-def test_sweep_on_a_dask_local_cluster_gives_the_same_bytes(small_sweep: list[BacktestSpec]) -> None:
+def test_sweep_on_a_dask_local_cluster_gives_the_same_bytes(small_sweep: list[BacktestSpec], in_process: SweepResult) -> None:
     pytest.importorskip("distributed")
-    alone = run_sweep(small_sweep, workers=1)
     on_dask = run_sweep(small_sweep, workers=2, scheduler="local")
     assert on_dask.executor == "dask"
-    assert _bytes(alone.results) == _bytes(on_dask.results)
+    assert _bytes(in_process.results) == _bytes(on_dask.results)
+
+
+def test_cli_sweep_and_holdings_file(tmp_path: Path, closes: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    close, _ = closes
+    holdings = tmp_path / "holdings.csv"
+    holdings.write_text("ticker,shares\nMCFT,1000\nPLAB,500\nCASH,25000\n")
+    sweep = _sweep_file(tmp_path, "[settings]\nrisk_aversion = [2.0, 4.0]\n")
+    args = ("--frequency", "quarterly", "--start", "2023-12-29", "--holdings", str(holdings), "--format", "json")
+    done = run_cli("backtest", *args, "--sweep", str(sweep), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [v["label"] for v in doc["variants"]] == ["Small-cap manufacturers: value + quality | shipped | risk_aversion=2.0", "Small-cap manufacturers: value + quality | shipped | risk_aversion=4.0"]
+    assert doc["best"] in [v["label"] for v in doc["variants"]] and doc["deflated_sharpe"]["n_trials"] == 2
+    single = json.loads(run_cli("backtest", *args).stdout)
+    when = pd.Timestamp("2023-12-29")
+    assert single["assumptions"]["start_from"] == str(holdings)
+    assert single["periods"][0]["value"] == pytest.approx(1000 * close.loc[when, "MCFT"] + 500 * close.loc[when, "PLAB"] + 25000, rel=1e-12)
 
 
 def test_app_view_is_plain_data_for_the_step(short: BacktestResult) -> None:

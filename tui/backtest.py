@@ -472,9 +472,8 @@ def first_possible_date(spec: BacktestSpec, probe: _Probe | None = None) -> pd.T
             lo = mid + 1
     if lo == len(ends):
         raise BacktestError(
-            f"No rebalance date in the data lets {spec.universe} pass {needed} names through the screen "
-            f"{spec.screen.name!r} (the constraints invest {1 - spec.settings.cash_buffer:.0%} at most "
-            f"{spec.settings.max_weight.value:.0%} a name). Loosen the screen or the name cap."
+            f"On no rebalance date in the data do {needed} names of {spec.universe} pass the screen {spec.screen.name!r}, "
+            "as the budget needs under the name cap. Loosen the screen's filters or the name cap."
         )
     return ends[lo]
 
