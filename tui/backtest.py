@@ -450,31 +450,44 @@ def first_possible_date(spec: BacktestSpec, probe: _Probe | None = None) -> pd.T
 
     It is the first period end on which the universe can be formed (enough price history and
     published fundamentals) and the screen passes enough names to invest the budget under the
-    name cap (``ceil((1 - cash buffer) / max weight)``), found by bisection over the period
-    ends of the data (the count of passing names grows as fiscal years get published).
+    name cap (``ceil((1 - cash buffer) / max weight)``). The count of passing names grows as
+    fiscal years get published, so the search gallops forward from the first period end
+    (1, 2, 4, ... periods) and then bisects: a few probes, and none beyond the first when the
+    data's first usable date already qualifies.
 
     Raises
     ------
     BacktestError
         No date in the data qualifies.
     """
+    from universes.loader import MIN_HISTORY_SESSIONS
+
     probe = probe or _Probe(spec.universe)
     dataset = open_dataset(dataset_of(spec.universe))
     end = _date(spec.end, "end", dataset.as_of)
-    ends = [pd.Timestamp(d) for d in period_ends(dataset.prices.dates, spec.frequency) if d < end]
+    sessions = dataset.prices.dates
+    usable = sessions[min(MIN_HISTORY_SESSIONS, len(sessions) - 1)]
+    ends = [pd.Timestamp(d) for d in period_ends(sessions, spec.frequency) if usable <= d < end]
     needed = _names_needed(spec.settings)
-    lo, hi = 0, len(ends)
+
+    def ok(i: int) -> bool:
+        return probe.passing(ends[i], spec) >= needed
+
+    failed, i, step = -1, 0, 1
+    while not ends or not ok(i):
+        if not ends or i == len(ends) - 1:
+            raise BacktestError(
+                f"On no rebalance date in the data do {needed} names of {spec.universe} pass the screen {spec.screen.name!r}, "
+                "as the budget needs under the name cap. Loosen the screen's filters or the name cap."
+            )
+        failed, i, step = i, min(i + step, len(ends) - 1), step * 2
+    lo, hi = failed + 1, i
     while lo < hi:
         mid = (lo + hi) // 2
-        if probe.passing(ends[mid], spec) >= needed:
+        if ok(mid):
             hi = mid
         else:
             lo = mid + 1
-    if lo == len(ends):
-        raise BacktestError(
-            f"On no rebalance date in the data do {needed} names of {spec.universe} pass the screen {spec.screen.name!r}, "
-            "as the budget needs under the name cap. Loosen the screen's filters or the name cap."
-        )
     return ends[lo]
 
 
