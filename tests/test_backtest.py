@@ -383,3 +383,14 @@ def test_full_monthly_backtest_from_the_first_possible_date() -> None:
     assert result.canary["refused"] == result.canary["probes"] == len(result.dates) - 1
     assert np.isfinite(result.metrics.to_numpy(float)).all()
     assert result.trading["not_rebalanced"] == 0
+
+
+def test_a_session_becomes_a_backtest_spec() -> None:
+    from tui.backtest import spec_from_session
+
+    session = Session(capital=250_000.0)
+    session.set_settings(session.settings.change(risk_aversion=5.0))
+    spec = spec_from_session(session, frequency="quarterly", start="2023-09-29")
+    assert (spec.universe, spec.frequency, spec.start) == ("us-small-manufacturing", "quarterly", "2023-09-29")
+    assert spec.settings.risk_aversion == 5.0 and spec.screen == session.screen
+    assert spec.starting_cash == 250_000.0 and spec.holdings is None
