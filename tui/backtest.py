@@ -266,6 +266,21 @@ def _run_screen(universe: Universe, screen: Screen, view: PointInTime) -> Screen
     return view.check_screen(run_screen(universe, screen))
 
 
+def _score_columns(screened: ScreenResult) -> pd.DataFrame:
+    """The composite and each weighted factor's percentile (higher = better), per company."""
+    table = screened.table
+    factors = [f for f, w in screened.screen.weights.items() if w > 0 and f"pct_{f}" in table.columns]
+    out = table[["composite", *(f"pct_{f}" for f in factors)]].astype(float)
+    out.columns = pd.Index(["composite", *factors])
+    return out
+
+
+def _one_year_share(screened: ScreenResult) -> float:
+    """Share of the screened universe with a single fiscal year (year-on-year signals partial)."""
+    years = screened.table["years_of_data"]
+    return float((years < 2).mean()) if len(years) else float("nan")
+
+
 @dataclass(frozen=True)
 class Rebalance:
     """What one solve did to a path."""
@@ -703,8 +718,8 @@ def run_lockstep(specs: Sequence[BacktestSpec]) -> list[BacktestResult]:
             t0 = clock()
             _step(path, view, decide_on, screen_of, everyone, prices, scores[key])
             timings["optimizer"] += clock() - t0
-        years = screened[base.screen_key].table["years_of_data"]
-        days.append(_Day(when, bench.weights["small_cw"], everyone["sector"].fillna("Unclassified"), float((years < 2).mean())))
+        one_year = _one_year_share(screened[base.screen_key])
+        days.append(_Day(when, bench.weights["small_cw"], everyone["sector"].fillna("Unclassified"), one_year))
         previous = view
         probe.universes.clear()
         probe.screens.clear()
@@ -743,15 +758,6 @@ def _leaky_inputs(spec: BacktestSpec, dates: list[pd.Timestamp], k: int, end: pd
     leaked = dataclasses.replace(load_universe(spec.universe, as_of=later), as_of=view.as_of)
     view.check_universe(leaked)
     return leaked, run_screen(leaked, spec.screen)
-
-
-def _score_columns(screened: ScreenResult) -> pd.DataFrame:
-    """The composite and each weighted factor's percentile (higher = better), per company."""
-    table = screened.table
-    factors = [f for f, w in screened.screen.weights.items() if w > 0 and f"pct_{f}" in table.columns]
-    out = table[["composite", *(f"pct_{f}" for f in factors)]].astype(float)
-    out.columns = pd.Index(["composite", *factors])
-    return out
 
 
 def _step(
