@@ -226,7 +226,9 @@ def test_a_company_that_stops_reporting_is_sold_at_the_delisting_return(closes: 
 
 
 def test_calibrated_ic_is_the_realised_mean_scaled_to_a_year(short: BacktestResult) -> None:
-    calibrated = run_backtest(BacktestSpec(frequency="quarterly", start=START, calibrate_ic=True))
+    calls: list[tuple[int, int]] = []
+    calibrated = run_backtest(BacktestSpec(frequency="quarterly", start=START, calibrate_ic=True), lambda done, total, when: calls.append((done, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # progress after each rebalance
     ic = short.ic[short.ic["signal"] == "composite"]["ic"].to_numpy()
     expected = min(1.0, max(0.0, float(np.mean(ic[:MIN_IC_PERIODS])) * math.sqrt(4)))
     assert calibrated.periods["alpha_ic"].tolist()[:MIN_IC_PERIODS] == [0.05] * MIN_IC_PERIODS

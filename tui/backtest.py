@@ -67,7 +67,7 @@ import math
 import os
 import tomllib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -643,8 +643,10 @@ class _Day:
     one_year_only: float  # share of the universe with a single fiscal year
 
 
-def run_backtest(spec: BacktestSpec) -> BacktestResult:
+def run_backtest(spec: BacktestSpec, progress: Callable[[int, int, pd.Timestamp], None] | None = None) -> BacktestResult:
     """Walk one spec forward (see the module docstring).
+
+    ``progress(done, total, date)`` is called after each rebalance (for a progress bar).
 
     Raises
     ------
@@ -653,10 +655,12 @@ def run_backtest(spec: BacktestSpec) -> BacktestResult:
     LookAheadError
         A decision was about to use data from after its date.
     """
-    return run_lockstep([spec])[0]
+    return run_lockstep([spec], progress)[0]
 
 
-def run_lockstep(specs: Sequence[BacktestSpec]) -> list[BacktestResult]:
+def run_lockstep(
+    specs: Sequence[BacktestSpec], progress: Callable[[int, int, pd.Timestamp], None] | None = None
+) -> list[BacktestResult]:
     """Walk several specs forward together, sharing each date's universe and screens.
 
     The specs must share universe, frequency, start, end and large-cap universe. Each spec's
@@ -723,6 +727,8 @@ def run_lockstep(specs: Sequence[BacktestSpec]) -> list[BacktestResult]:
         previous = view
         probe.universes.clear()
         probe.screens.clear()
+        if progress is not None:
+            progress(k + 1, len(dates), when)
     assert previous is not None
     final = PointInTime(end)
     t0 = clock()

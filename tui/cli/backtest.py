@@ -4,6 +4,7 @@ or a sweep of variants (``--sweep FILE.toml``), with a workbook (``--out``)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         sweep = run_sweep(load_sweep(args.sweep, spec), workers=args.workers, scheduler=args.scheduler)
         result, doc, text = sweep.results[sweep.best], sweep.document(), render_sweep(sweep)
     else:
-        result = run_backtest(spec)
+        result = run_backtest(spec, progress if sys.stderr.isatty() else None)
         doc, text = result.document(), render(result)
     written = str(export_backtest(args.out, result, overwrite=args.force)) if args.out else None
     if args.format == "json":
@@ -97,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
         best = " (the best variant)" if args.sweep else ""
         emit(text + (f"\nWrote {written}{best}" if written else ""))
     return 0
+
+
+def progress(done: int, total: int, when: Any) -> None:
+    """One line on the terminal, rewritten after each rebalance."""
+    end = "\n" if done == total else ""
+    print(f"\rrebalance {done}/{total} ({when.date()})", end=end, file=sys.stderr, flush=True)
 
 
 def render(result: Any) -> str:
