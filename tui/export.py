@@ -232,6 +232,37 @@ class SummaryItem:
     number_format: str | None = None
 
 
+def frame_sheet(title: str, frame: pd.DataFrame, formats: dict[str, str] | None = None, widths: dict[str, float] | None = None) -> TableSheet:
+    """A table sheet holding a DataFrame's columns as they are (headers: the column names)."""
+    formats = formats or {}
+    widths = widths or {}
+    return TableSheet(
+        title,
+        tuple(Column(str(c), _plain(frame[c]), formats.get(str(c)), widths.get(str(c), 13.0)) for c in frame.columns),
+    )
+
+
+def new_workbook(buffer: IO[bytes]) -> Any:
+    """An in-memory XlsxWriter workbook in which outside text can never become a formula, a
+    link or a number."""
+    import xlsxwriter
+
+    return xlsxwriter.Workbook(
+        buffer,
+        {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
+
+
+def write_file(target: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write one export file atomically, interrupts included (see :func:`write_together`)."""
+    interrupts = _Interrupts()
+    try:
+        with interrupts.installed():
+            write_together([(target, write)], interrupts)
+    except _TargetError as exc:
+        raise _failure(exc.target, exc.error, target) from None
+
+
 def _plain(values: pd.Series) -> list[Any]:
     """A column as plain Python values, NaN/inf/NA/NaT as None."""
     if pd.api.types.is_float_dtype(values.dtype):
@@ -583,12 +614,15 @@ def workbook_sheets(result: RotationResult, screen: ScreenResult, ctx: ExportCon
 
 
 # ------------------------------------------------------------------------ writing the workbook
-class _Writer:
-    """Writes :class:`TableSheet` contents into an XlsxWriter workbook, with the print setup."""
+class WorkbookWriter:
+    """Writes :class:`TableSheet` contents into an XlsxWriter workbook, with the print setup.
 
-    def __init__(self, book: Any, ctx: ExportContext) -> None:
+    ``heading`` is printed at the top of every page (e.g. "Rotation trade list as of ...").
+    """
+
+    def __init__(self, book: Any, heading: str) -> None:
         self.book = book
-        self.ctx = ctx
+        self.heading_text = heading
         self.formats: dict[tuple[Any, ...], Any] = {}
         # the table style colours headers in Excel; the format does it for every other reader
         self.heading = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "text_wrap": True, "valign": "top"})
@@ -610,7 +644,7 @@ class _Writer:
         if header_row is not None:
             ws.repeat_rows(header_row)
         ws.print_area(0, 0, last_row, last_col)
-        ws.set_header(f'&L&"-,Bold"&A&CRotation trade list as of {self.ctx.as_of}&RPage &P of &N', {"margin": 0.25})
+        ws.set_header(f'&L&"-,Bold"&A&C{self.heading_text}&RPage &P of &N', {"margin": 0.25})
 
     def table(self, ws: Any, sheet: TableSheet, first_row: int = 0) -> int:
         """Write ``sheet``'s table starting at ``first_row``; returns the last row (0-based)."""
@@ -725,22 +759,11 @@ def write_workbook(out: IO[bytes], result: RotationResult, screen: ScreenResult,
     The workbook is assembled in memory and written with one ``out.write``, so a failing disk
     surfaces there as an :class:`OSError` (and never inside the spreadsheet library).
     """
-    import xlsxwriter
-
     summary, sectors, tables = workbook_sheets(result, screen, ctx)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            # outside text is never a formula, a link or a number in disguise
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+    book = new_workbook(buffer)
     book.set_properties({"title": f"Rotation trade list as of {ctx.as_of}", "comments": f"rotation {ctx.version}"})
-    writer = _Writer(book, ctx)
+    writer = WorkbookWriter(book, f"Rotation trade list as of {ctx.as_of}")
     writer.summary(summary, sectors, result.notes)
     for sheet in tables:
         writer.table_sheet(sheet)
@@ -956,7 +979,8 @@ def write_together(writes: Sequence[tuple[Path, Callable[[IO[bytes]], object]]],
     pair.clean()
 
 
-def _check_target(path: Path, overwrite: bool) -> None:
+def check_target(path: Path, overwrite: bool) -> None:
+    """Refuse to write over a file without ``overwrite``, into a missing folder, or onto a folder."""
     if path.exists() and not overwrite:
         raise ExportError(f"{path} already exists. Use --force (or confirm in the app) to replace it, or choose another name.")
     if not path.parent.is_dir():
@@ -965,7 +989,7 @@ def _check_target(path: Path, overwrite: bool) -> None:
         raise ExportError(f"{path} is a folder. Give a file name ending in .xlsx.")
 
 
-def _failure(culprit: Path, exc: OSError, xlsx: Path, basket: Path) -> ExportError:
+def _failure(culprit: Path, exc: OSError, *kept: Path) -> ExportError:
     """An :class:`ExportError` saying which file could not be written and what to do."""
     folder = culprit.parent
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -974,7 +998,8 @@ def _failure(culprit: Path, exc: OSError, xlsx: Path, basket: Path) -> ExportErr
         advice = f"{folder} or {culprit.name} cannot be written here ({exc.strerror}). Choose a folder you can write to, or check the file's permissions"
     else:
         advice = f"{exc.strerror or exc}. Check the folder and try again"
-    return ExportError(f"Could not write {culprit}: {advice}. Nothing was replaced; {xlsx.name} and {basket.name} are as they were.")
+    names = " and ".join(p.name for p in dict.fromkeys(kept))
+    return ExportError(f"Could not write {culprit}: {advice}. Nothing was replaced; {names} {'are' if len(set(kept)) > 1 else 'is'} as {'they were' if len(set(kept)) > 1 else 'it was'}.")
 
 
 def export_rotation(
@@ -1017,8 +1042,8 @@ def export_rotation(
     if xlsx.suffix.lower() != ".xlsx":
         raise ExportError(f"{xlsx}: the workbook must end in .xlsx.")
     basket = basket_path(xlsx)
-    _check_target(xlsx, overwrite)
-    _check_target(basket, overwrite)
+    check_target(xlsx, overwrite)
+    check_target(basket, overwrite)
     text = basket_csv(result, order_type, tag=f"rotation-{ctx.as_of}").encode()
     interrupts = _Interrupts()
     try:

@@ -24,7 +24,7 @@ EXIT_INFEASIBLE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70
-COMMANDS = ("app", "universes", "show", "screen", "valuation", "optimize", "data-check", "refresh")
+COMMANDS = ("app", "universes", "show", "screen", "valuation", "optimize", "backtest", "data-check", "refresh")
 
 
 def build_parser() -> argparse.ArgumentParser:
