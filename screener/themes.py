@@ -69,10 +69,23 @@ def phrase_needle(phrase: str) -> str:
     return f" {words}" if phrase.endswith("*") else f" {words} "
 
 
-def find_phrases(texts: pd.Series, phrases: Sequence[str]) -> pd.Series:
-    """The phrases found in each normalised text, in the theme's order, ``'; '``-joined."""
-    needles = [(phrase, phrase_needle(phrase)) for phrase in phrases]
-    out = ["; ".join(p for p, needle in needles if needle in text) for text in texts]
+def find_phrases(texts: pd.Series, phrases: Sequence[str], words: pd.Series | None = None) -> pd.Series:
+    """The phrases found in each normalised text, in the theme's order, ``'; '``-joined.
+
+    ``words`` (each text's set of words) may be passed when several phrase lists are searched
+    in the same texts: a phrase is only looked for where its first word is.
+    """
+    if words is None:
+        words = texts.str.split().map(set)
+    needles = []
+    for phrase in phrases:
+        needle = phrase_needle(phrase)
+        first = needle.split()[0] if not phrase.endswith("*") or " " in needle.strip() else None
+        needles.append((phrase, needle, first))
+    out = [
+        "; ".join(p for p, needle, first in needles if (first is None or first in seen) and needle in text)
+        for text, seen in zip(texts, words, strict=True)
+    ]
     return pd.Series(out, index=texts.index, dtype=object)
 
 
@@ -155,30 +168,36 @@ class ThemeTags:
         return self.table.index[self.table[f"theme_{theme}"]]
 
 
-def _reason(row: dict[str, Any], theme: Theme, sic: Any, industry: Any) -> str:
-    if row["pin"] == "pinned":
-        return "pinned by the user"
-    if row["pin"] == "unpinned":
-        return "unpinned by the user"
-    seen = []
-    if row["sic_match"]:
-        seen.append(f"SIC {sic}")
-    if row["industry_match"]:
-        seen.append(f"industry {industry}")
-    if row["phrases"]:
-        seen.append(f"summary says {row['phrases']!s}")
-    if row["similar"]:
-        seen.append(f"summary similar to the theme ({row['similarity']:.3f} >= {theme.min_similarity:g})")
-    evidence = ", ".join(seen) if seen else "no evidence"
-    if row["excluded_by"]:
-        return f"not tagged: summary says {row['excluded_by']} (excluded); {evidence}"
-    if row["tagged"]:
-        return f"tagged: {evidence}"
-    if row["kinds"] >= 2:
-        return f"not tagged: {evidence}, but nothing from the summary"
-    if row["kinds"] == 1:
-        return f"not tagged: only {evidence}"
-    return "not tagged: no evidence"
+def _reasons(frame: pd.DataFrame, theme: Theme, sic: pd.Series, industry: pd.Series) -> list[str]:
+    """One sentence per row of a theme's evidence frame: the verdict and what it rests on."""
+    out = []
+    columns = ("tagged", "sic_match", "industry_match", "phrases", "excluded_by", "similarity", "similar", "kinds", "pin")
+    for values, code, ind in zip(zip(*(frame[c] for c in columns), strict=True), sic, industry, strict=True):
+        tagged, sic_match, industry_match, phrases, excluded_by, score, similar, kinds, pin = values
+        if pin:
+            out.append(f"{pin} by the user")
+            continue
+        seen = []
+        if sic_match:
+            seen.append(f"SIC {code}")
+        if industry_match:
+            seen.append(f"industry {ind}")
+        if phrases:
+            seen.append(f"summary says {phrases}")
+        if similar:
+            seen.append(f"summary similar to the theme ({score:.3f} >= {theme.min_similarity:g})")
+        evidence = ", ".join(seen) if seen else "no evidence"
+        if excluded_by:
+            out.append(f"not tagged: summary says {excluded_by} (excluded); {evidence}")
+        elif tagged:
+            out.append(f"tagged: {evidence}")
+        elif kinds >= 2:
+            out.append(f"not tagged: {evidence}, but nothing from the summary")
+        elif kinds == 1:
+            out.append(f"not tagged: only {evidence}")
+        else:
+            out.append("not tagged: no evidence")
+    return out
 
 
 def tag_themes(
@@ -214,13 +233,14 @@ def tag_themes(
     text = summaries.reindex(tickers)
     has_summary = text.notna() & (text.astype(str).str.strip() != "")
     normalized = text.fillna("").astype(str).map(normalize_text)
+    words = normalized.str.split().map(set)
     table = pd.DataFrame(index=tickers)
     frames = []
     for theme in themes:
         sic_match = _in_ranges(companies["sic"], theme.sic)
         industry_match = companies["industry"].isin(theme.industries).fillna(False).astype(bool)
-        phrases = find_phrases(normalized, theme.include)
-        excluded_by = find_phrases(normalized, theme.exclude)
+        phrases = find_phrases(normalized, theme.include, words)
+        excluded_by = find_phrases(normalized, theme.exclude, words)
         score = similarity[theme.id].reindex(tickers).fillna(0.0).where(has_summary, 0.0)
         similar = score >= theme.min_similarity
         said = (phrases != "") | similar
@@ -248,18 +268,13 @@ def tag_themes(
                 "pin": pin.to_numpy(),
             }
         )
-        frame["reason"] = [
-            _reason(row, theme, s, i)
-            for row, s, i in zip(
-                frame.to_dict("records"), companies["sic"], companies["industry"], strict=True
-            )
-        ]
+        frame["reason"] = _reasons(frame, theme, companies["sic"], companies["industry"])
         frames.append(frame)
         table[theme.column] = tagged.to_numpy()
-    labels = [(t.column, t.label) for t in themes]
+    flags = [table[t.column].to_numpy() for t in themes]
     table["themes"] = [
-        ", ".join(label for column, label in labels if row[column])
-        for row in table[[c for c, _ in labels]].to_dict("records")
-    ] if labels else ""
+        ", ".join(t.label for t, on in zip(themes, row, strict=True) if on)
+        for row in zip(*flags, strict=True)
+    ] if themes else ""
     evidence = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
     return ThemeTags(table=table, evidence=evidence[list(EVIDENCE_COLUMNS)], themes=themes)
