@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SMALL, LARGE = "us-small", "us-large"
+#: The snapshot's history starts here: its universes fill with the 2019 annual reports, and
+#: us-small first holds several hundred companies at the end of March 2020 (README, Data).
+SNAPSHOT_HISTORY_START = "2020-03-31"
 #: The rows of the small-vs-large table: label, measure, how to print it.
 MEASURES = (
     ("P/E, aggregate (losses included)", "aggregate_pe", "num"),
@@ -43,9 +46,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--history",
         action="store_true",
-        help="the same figures at every month end over the data's span (about a second a month)",
+        help="the same figures at every month end over the data's span, point in time (1-2 s a month)",
     )
-    p.add_argument("--start", help="first month of the history (YYYY-MM; default: the data's first)")
+    p.add_argument("--start", help=f"first month of the history (YYYY-MM; default {SNAPSHOT_HISTORY_START[:7]} for the snapshot)")
     format_arg(p)
 
 
@@ -106,7 +109,8 @@ def monthly_history(
     universe : str
         The universe whose groups are compared (default ``us-all``).
     start : str, optional
-        First month (``YYYY-MM``); default the first date the data allow.
+        First month (``YYYY-MM``); default :data:`SNAPSHOT_HISTORY_START` for the snapshot,
+        else the first date the data allow.
     progress : callable, optional
         Called with each date before it is computed.
 
@@ -124,6 +128,8 @@ def monthly_history(
 
     data = open_dataset(load_universe(universe).dataset)
     first = pd.Timestamp(data.prices.dates[MIN_HISTORY_SESSIONS])
+    if start is None and data.name == "snapshot":
+        start = SNAPSHOT_HISTORY_START
     if start is not None:
         try:
             first = max(first, pd.Timestamp(start))
