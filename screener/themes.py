@@ -163,10 +163,6 @@ class ThemeTags:
             out.append({k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()})
         return out
 
-    def members(self, theme: str) -> pd.Index:
-        """Tickers tagged with a theme (its id)."""
-        return self.table.index[self.table[f"theme_{theme}"]]
-
 
 def _reasons(frame: pd.DataFrame, theme: Theme, sic: pd.Series, industry: pd.Series) -> list[str]:
     """One sentence per row of a theme's evidence frame: the verdict and what it rests on."""
