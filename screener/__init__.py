@@ -22,7 +22,7 @@ from screener.screens import (
     load_screen,
     save_screen,
 )
-from screener.valuation import group_valuation, sector_valuation, small_vs_large
+from screener.valuation import group_valuation, sector_valuation, thesis_monitor, valuation_inputs
 
 __all__ = [
     "CONTRACT_COLUMNS",
@@ -43,5 +43,6 @@ __all__ = [
     "run_screen",
     "save_screen",
     "sector_valuation",
-    "small_vs_large",
+    "thesis_monitor",
+    "valuation_inputs",
 ]
