@@ -32,7 +32,7 @@ class Factor:
     name : str
         Column of the screen table.
     family : str
-        ``"value"`` or ``"quality"``.
+        ``"value"``, ``"quality"`` or ``"rates"`` (the rate-cut tilt, in neither sub-score).
     higher_is_better : bool
     label : str
         Short human label.
@@ -61,6 +61,7 @@ FACTORS: dict[str, Factor] = {
         Factor("sloan_accruals", "quality", False, "Sloan accruals"),
         Factor("gross_profitability", "quality", True, "Gross profit / assets"),
         Factor("beneish_m", "quality", False, "Beneish M-score"),
+        Factor("rate_cut_gain", "rates", True, "Earnings a 100 bp cut adds"),
     )
 }
 PEER_GROUPS = ("sector", "universe")

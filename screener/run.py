@@ -23,11 +23,13 @@ from screener.quality import (
     quality_metrics,
 )
 from screener.ranking import FACTORS, score
+from screener.rate_cuts import RATE_COLUMNS, rate_metrics
 from screener.rates import MIN_WACC_OVER_GROWTH, RATE_BUILD_UP
 from screener.screens import Screen, apply_filters
 from screener.uncertainty import COMPONENTS, business_uncertainty, margin_of_safety
 
 if TYPE_CHECKING:
+    from screener.themes import ThemeTags
     from universes import Universe
 
 IDENTITY = (
@@ -200,6 +202,7 @@ def compute_table(
     reference_companies: pd.DataFrame | None = None,
     reference_fundamentals: pd.DataFrame | None = None,
     integrity: pd.DataFrame | None = None,
+    tags: ThemeTags | None = None,
 ) -> pd.DataFrame:
     """All metrics, fair values, flags and scores for ``companies`` (no filtering yet).
 
@@ -213,6 +216,10 @@ def compute_table(
     integrity : pandas.DataFrame, optional
         The data layer's findings, for the ``data_integrity`` flag
         (:func:`screener.flags.data_warnings`).
+    tags : screener.themes.ThemeTags, optional
+        Theme tags: their ``theme_<id>`` booleans and ``themes`` labels join the table (without
+        them the table has no theme columns). The rate-cut figures of
+        :mod:`screener.rate_cuts` always join.
     """
     a = screen.assumptions
     everyone, all_fundamentals = valuation_set(
@@ -235,7 +242,14 @@ def compute_table(
     base = companies[carried].copy()
     base["ticker"] = tickers
     reported = panel[[c for c in (*REPORTED, *CYCLE_INPUTS) if c not in values.columns]]
-    table = pd.concat([base, values, uncertainty, safety, quality, reported], axis=1)
+    rates = rate_metrics(fundamentals, companies, tax_rate=a.tax_rate)
+    # interest_coverage is quality's column (the same function), debt the valuation's (the same sum)
+    table = pd.concat([base, values, uncertainty, safety, quality, reported, rates.drop(columns=["interest_coverage", "debt"])], axis=1)
+    if tags is not None:
+        themes = tags.table.reindex(tickers)
+        columns = [t.column for t in tags.themes]
+        themes[columns] = themes[columns].fillna(False).astype(bool)
+        table = pd.concat([table, themes.fillna({"themes": ""})], axis=1)
     table["years_of_data"] = panel["years"]
     table["data_warnings"] = data_warnings(tickers, integrity, companies.get("data_flags"))
     table = pd.concat([table, red_flags(table, a)], axis=1)
@@ -243,7 +257,7 @@ def compute_table(
     return pd.concat([table, scores], axis=1)
 
 
-def run_screen(universe: Universe, screen: Screen) -> ScreenResult:
+def run_screen(universe: Universe, screen: Screen, tags: ThemeTags | None = None) -> ScreenResult:
     """Screen a universe.
 
     Parameters
@@ -253,6 +267,9 @@ def run_screen(universe: Universe, screen: Screen) -> ScreenResult:
         valuation, so a company's fair value is the same whatever universe is screened; a
         universe built without them is its own peer set.
     screen : Screen
+    tags : screener.themes.ThemeTags, optional
+        Theme tags of the universe's companies (or of the whole dataset): their ``theme_<id>``
+        columns and ``themes`` join the table; a screen that filters by theme needs them.
 
     Returns
     -------
@@ -267,6 +284,7 @@ def run_screen(universe: Universe, screen: Screen) -> ScreenResult:
         universe.reference_companies,
         universe.reference_fundamentals,
         getattr(universe, "integrity", None),
+        tags,
     )
     return rank_table(table, screen, universe.name, universe.as_of)
 
@@ -286,7 +304,9 @@ def rank_table(
     return ScreenResult(table, screen, universe_name, as_of)
 
 
-def rescreen(result: ScreenResult, screen: Screen, universe: Universe) -> ScreenResult:
+def rescreen(
+    result: ScreenResult, screen: Screen, universe: Universe, tags: ThemeTags | None = None
+) -> ScreenResult:
     """Re-run after a change, recomputing no more than the change needs.
 
     Same assumptions: the metrics and fair values are kept; with the same weights, ranking
@@ -295,7 +315,7 @@ def rescreen(result: ScreenResult, screen: Screen, universe: Universe) -> Screen
     """
     old = result.screen
     if old.assumptions != screen.assumptions:
-        return run_screen(universe, screen)
+        return run_screen(universe, screen, tags)
     table = result.table
     if (old.weights, old.peer_group, old.missing, old.penalties) != (
         screen.weights,
@@ -528,7 +548,8 @@ def evidence(result: ScreenResult, ticker: str) -> dict[str, Any]:
         ``piotroski`` (each signal; ``display`` is ``"5/6"`` when signals are missing),
         ``altman`` (model, components, weights, zone, X4 cap), ``beneish``, ``ratios`` and
         ``score`` (each weighted factor's value, percentile and contribution, the flag
-        penalty).
+        penalty), ``rate_cuts`` (what a 100 bp cut is worth: :mod:`screener.rate_cuts`) and
+        ``themes`` (the company's themes, '' for none; missing without theme tags).
     """
     row = result.table.loc[ticker]
     a = result.screen.assumptions
@@ -610,6 +631,8 @@ def evidence(result: ScreenResult, ticker: str) -> dict[str, Any]:
             "sloan_accruals",
             "gross_profitability",
         ),
+        "rate_cuts": {k: g(row[k]) for k in RATE_COLUMNS},
+        "themes": row["themes"] if "themes" in row.index else None,
         "score": {
             **_inputs(row, "composite", "quality", "value", "flag_penalty", "rank"),
             "passes": bool(row["passes"]),

@@ -10,6 +10,8 @@ A screen is a TOML file::
     manufacturing = true
     exclude_life_sciences = true
     z_zones = ["safe", "grey"]
+    themes = ["energy_transition"]    # needs theme tags (run_screen's ``tags``)
+    min_interest_coverage = 3.0       # the rate-cut tilt's floor: no distress
 
     [ranking]
     peer_group = "sector"     # or "universe"
@@ -65,6 +67,9 @@ FILTERS: dict[str, str] = {
     "exclude_flags": "list of red flags whose companies are dropped: " + ", ".join(FLAGS),
     "only_cheap": "true: only companies priced at or below fair value less the margin of safety their uncertainty rating needs",
     "max_uncertainty": "most uncertain rating kept: " + ", ".join(UNCERTAINTY_LEVELS),
+    "themes": "list of themes to keep, any of them (ids from themes.toml: automation, energy_transition, medical_devices, or your own)",
+    "min_interest_coverage": "EBIT / net interest expense at least (companies with no net interest to pay pass)",
+    "max_debt_to_ebitda": "debt / EBITDA at most (no debt: 0; debt without positive EBITDA: 99)",
 }
 Z_ZONE_NAMES = ("safe", "grey", "distress", "n/a")
 TOP_KEYS = ("name", "description", "filters", "ranking", "weights", "penalties", "assumptions")
@@ -154,6 +159,12 @@ def _check_filter(key: str, value: Any, where: str) -> None:
         ok = isinstance(value, bool)
     elif key == "max_uncertainty":
         ok = value in UNCERTAINTY_LEVELS
+    elif key == "themes":
+        ok = isinstance(value, list) and all(isinstance(t, str) for t in value)
+        if ok:
+            _check_themes(value, where)
+    elif key == "min_interest_coverage":
+        ok = number
     elif key == "sic_ranges":
         ok = isinstance(value, list) and all(
             isinstance(r, list)
@@ -170,6 +181,41 @@ def _check_filter(key: str, value: Any, where: str) -> None:
         ok = number and value >= 0
     if not ok:
         raise ScreenError(f"{where}filter {key!r} has an invalid value {value!r} ({FILTERS[key]}).")
+
+
+def _check_themes(names: list[str], where: str) -> None:
+    """Every name is a theme (shipped or the user's), written as its id or as a name that reads
+    as its id ("Energy transition" for ``energy_transition``)."""
+    from universes.themes import ThemeError, find_theme, load_themes, theme_id
+
+    try:
+        themes = load_themes()
+        for name in names:
+            theme = find_theme(name, themes)
+            if theme_id(name) != theme.id:
+                raise ScreenError(f"{where}filter 'themes': write {theme.id!r} for {name!r}.")
+    except ThemeError as exc:
+        raise ScreenError(f"{where}filter 'themes': {exc}") from exc
+
+
+def theme_columns(names: list[str], table: pd.DataFrame) -> list[str]:
+    """The screen table's boolean columns for the themes a filter names.
+
+    Raises
+    ------
+    ScreenError
+        The table has no tags for one of them (the screen ran without theme tags).
+    """
+    from universes.themes import theme_id
+
+    columns = [f"theme_{theme_id(name)}" for name in names]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ScreenError(
+            f"filter 'themes' needs the theme tags ({', '.join(missing)} is not in the screen "
+            "table): screen with run_screen(..., tags=tag_themes(...))."
+        )
+    return columns
 
 
 def screen_from_dict(data: dict[str, Any], where: str = "") -> Screen:
@@ -338,4 +384,10 @@ def apply_filters(table: pd.DataFrame, filters: dict[str, Any]) -> pd.Series:
     if "max_uncertainty" in f:
         allowed = UNCERTAINTY_LEVELS[: UNCERTAINTY_LEVELS.index(f["max_uncertainty"]) + 1]
         keep &= table["uncertainty"].isin(allowed)
+    if f.get("themes"):
+        keep &= table[theme_columns(f["themes"], table)].any(axis=1)
+    if "min_interest_coverage" in f:
+        keep &= table["interest_coverage"] >= f["min_interest_coverage"]
+    if "max_debt_to_ebitda" in f:
+        keep &= table["debt_to_ebitda"] <= f["max_debt_to_ebitda"]
     return keep.fillna(False).astype(bool)

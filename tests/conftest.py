@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# One cache folder for the whole test session (point-in-time views, theme tags), shared by the
+# command-line runs in subprocesses: what is slow to compute is computed once per session.
+# Each test still gets its own ROTATION_HOME (below).
+os.environ.setdefault("ROTATION_CACHE", tempfile.mkdtemp(prefix="rotation-test-cache-"))
 
 
 @pytest.fixture(autouse=True)

@@ -346,16 +346,17 @@ def test_readme_worked_example_of_a_simfin_export_row(tmp_path: Path) -> None:
     assert plab["parent_share"] == pytest.approx(125_485_000 / 199_634_000)
 
 
-def test_the_point_in_time_view_is_cached_between_runs_and_a_damaged_cache_is_rebuilt(rotation_home) -> None:
+def test_the_point_in_time_view_is_cached_between_runs_and_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
     from universes.datasets import dataset_key
     from universes.loader import _point_in_time_cached, pit_cache_folder, point_in_time
 
+    monkeypatch.setenv("ROTATION_CACHE", str(tmp_path / "cache"))
     data = open_dataset()
     fresh = point_in_time(data, data.as_of)
     _point_in_time_cached.cache_clear()
     first = _point_in_time_cached(dataset_key("snapshot"), data.as_of)  # computes and writes
     folder = pit_cache_folder(dataset_key("snapshot"), data.as_of)
-    assert folder.is_relative_to(rotation_home) and (folder / "point-in-time.pickle").is_file()
+    assert folder.is_relative_to(tmp_path / "cache") and (folder / "point-in-time.pickle").is_file()
     _point_in_time_cached.cache_clear()
     again = _point_in_time_cached(dataset_key("snapshot"), data.as_of)  # read back
     for part in ("companies", "fundamentals", "integrity"):

@@ -207,3 +207,41 @@ def score_line(card: dict[str, Any]) -> str:
     if card.get("failed_filters"):
         line += ". Fails the screen's filters: " + "; ".join(card["failed_filters"])
     return line
+
+
+def theme_rows(card: dict[str, Any]) -> list[list[str]]:
+    """Each theme: tagged or not, and why (SIC, industry, phrases, similarity), tagged first."""
+    rows = sorted(card.get("themes") or [], key=lambda t: not t["tagged"])
+    return [["TAGGED" if t["tagged"] else "-", t["label"], t["reason"], f"{t['similarity']:.2f}"] for t in rows]
+
+
+def tagged_themes(card: dict[str, Any]) -> str:
+    """The company's themes in one line ('' for none)."""
+    return ", ".join(t["label"] for t in card.get("themes") or [] if t["tagged"])
+
+
+RATE_CUT_LABELS = {
+    "net_debt": "Net debt (negative: net cash)",
+    "implied_rate": "Implied interest rate (interest / average debt)",
+    "implied_rate_prior": "Implied rate a year earlier",
+    "implied_rate_change": "Change of the implied rate",
+    "policy_rate_change": "Change of the Fed's target over the same years",
+    "floating_share": "Floating share of the debt (proxy)",
+    "floating_debt": "Floating debt",
+    "debt_to_ebitda": "Debt / EBITDA",
+    "eps_gain_100bp": "EPS gained from a 100 bp cut (USD)",
+    "eps_gain_100bp_pct": "... as a share of EPS",
+    "rate_cut_gain": "Earnings yield a 100 bp cut adds",
+}
+
+
+def rate_cut_rows(evidence: dict[str, Any]) -> list[list[str]]:
+    """What a 100 bp cut is worth to the company, and the figures behind it."""
+    cuts = evidence.get("rate_cuts") or {}
+    rows = []
+    for key, text in RATE_CUT_LABELS.items():
+        if key in cuts:
+            v = cuts[key]
+            shown = fmt_pct(v, 2) if key in ("implied_rate", "implied_rate_prior", "implied_rate_change", "policy_rate_change", "floating_share", "eps_gain_100bp_pct", "rate_cut_gain") else fmt_num(v) if key in ("debt_to_ebitda", "eps_gain_100bp") else fmt_money(v)
+            rows.append([text, shown])
+    return rows

@@ -226,6 +226,8 @@ SCREEN_NUMBERS: dict[str, NumberField] = {
         NumberField("max_price_to_fair_value", "Max price / fair value", "", 1.0, 0.0, 100.0, optional=True),
         NumberField("min_piotroski", "Min Piotroski F", "", 1.0, 0, 9, integer=True, optional=True),
         NumberField("max_fundamentals_age_months", "Max age of the data", " months", 1.0, 0.0, 120.0, optional=True),
+        NumberField("min_interest_coverage", "Min interest coverage", " x", 1.0, -100.0, 100.0, optional=True),
+        NumberField("max_debt_to_ebitda", "Max debt / EBITDA", " x", 1.0, 0.0, 99.0, optional=True),
     )
 }
 SCREEN_SWITCHES = {
@@ -271,6 +273,7 @@ def form_from_screen(screen: Screen) -> FormValues:
         v[key] = bool(screen.filters.get(key, False))
     v["z_zones"] = ", ".join(screen.filters.get("z_zones", []))
     v["exclude_flags"] = ", ".join(screen.filters.get("exclude_flags", []))
+    v["themes"] = ", ".join(screen.filters.get("themes", []))
     v["max_uncertainty"] = screen.filters.get("max_uncertainty", "any")
     v["peer_group"] = screen.peer_group
     v["missing"] = screen.missing
@@ -319,6 +322,11 @@ def screen_from_form(base: Screen, values: FormValues) -> Screen:
         filters["exclude_flags"] = flags
     else:
         filters.pop("exclude_flags", None)
+    themes = [t.strip().lower().replace(" ", "_") for t in str(values.get("themes", "")).split(",") if t.strip()]
+    if themes:
+        filters["themes"] = themes
+    else:
+        filters.pop("themes", None)
     level = str(values.get("max_uncertainty", "any"))
     if level and level != "any":
         filters["max_uncertainty"] = level
@@ -353,4 +361,5 @@ def screen_from_form(base: Screen, values: FormValues) -> Screen:
             missing=str(values.get("missing", base.missing)),
         )
     except ScreenError as exc:
-        raise FieldError("min_market_cap", str(exc)) from exc
+        field = "themes" if "theme" in str(exc) else "min_market_cap"
+        raise FieldError(field, str(exc)) from exc

@@ -43,6 +43,7 @@ from optimizer.constraints import (
 from screener import Screen, ScreenResult, evidence, load_screen, rescreen, run_screen
 from screener.screens import FILTERS, apply_filters, screen_from_dict, screen_to_toml
 from tui.export import ExportError, export_context, export_rotation
+from tui.themes import dataset_theme_tags
 from universes import DEFAULT_UNIVERSE, Universe, company_record, load_universe, open_dataset
 from universes.errors import UserError
 from universes.files import atomic_write_text
@@ -212,7 +213,8 @@ class Session:
         self.as_of = as_of
         self.fundamentals_file = fundamentals
         self.universe: Universe = load_universe(universe, as_of=as_of, fundamentals_file=fundamentals)
-        self.screened: ScreenResult = run_screen(self.universe, self.screen)
+        self.tags = dataset_theme_tags(self.universe.dataset)
+        self.screened: ScreenResult = run_screen(self.universe, self.screen, self.tags)
         self.holdings_path: str | None = None
         self.sheet: str | None = None
         self.ignore_unknown = ignore_unknown
@@ -252,9 +254,10 @@ class Session:
         Holdings, screen and constraints are kept. Nothing changes on error.
         """
         universe = load_universe(name, as_of=self.as_of, fundamentals_file=self.fundamentals_file)
-        screened = run_screen(universe, self.screen)
+        tags = dataset_theme_tags(universe.dataset)
+        screened = run_screen(universe, self.screen, tags)
         with self._solve_lock, self._lock:
-            self.universe, self.screened = universe, screened
+            self.universe, self.screened, self.tags = universe, screened, tags
             self._optimizer = None
             self._changed()
 
@@ -278,7 +281,7 @@ class Session:
 
     def set_screen(self, screen: Screen, *, record: bool = True) -> ScreenResult:
         """Apply a changed screen: re-filter (or re-score) and give the optimiser the new ranks."""
-        screened = rescreen(self.screened, screen, self.universe)
+        screened = rescreen(self.screened, screen, self.universe, self.tags)
         with self._solve_lock, self._lock:
             if record and screen != self.screen:
                 self._history.append((self.screen, self.settings))
@@ -462,6 +465,7 @@ class Session:
         card["integrity"] = record.integrity
         card["business_summary"] = record.business_summary
         card["held_shares"] = float(self.holdings.shares.get(t, 0.0)) if self.holdings is not None else 0.0
+        card["themes"] = self.tags.why(t) if t in self.tags.table.index else []
         if t in self.screened.table.index:
             card["evidence"] = evidence(self.screened, t)
             card["failed_filters"] = self.failed_filters(t)

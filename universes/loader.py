@@ -301,20 +301,14 @@ def pit_cache_folder(key: tuple[str, str, float], as_of: pd.Timestamp) -> Path:
     lives in the user's cache folder (``$ROTATION_HOME/cache`` when that is set).
     """
     import hashlib
-    import os
+
+    from universes.paths import cache_dir
 
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256(repr(key).encode())
     for name in PIT_SOURCES:
         digest.update((here / name).read_bytes())
-    home = os.environ.get("ROTATION_HOME")
-    if home:
-        root = Path(home).expanduser() / "cache"
-    else:
-        import platformdirs
-
-        root = Path(platformdirs.user_cache_dir("rotation", appauthor=False))
-    return root / "point-in-time" / f"{key[0]}-{as_of.date()}-{digest.hexdigest()[:16]}"
+    return cache_dir() / "point-in-time" / f"{key[0]}-{as_of.date()}-{digest.hexdigest()[:16]}"
 
 
 def read_pit_cache(folder: Path) -> PointInTime | None:

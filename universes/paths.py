@@ -27,6 +27,21 @@ def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("rotation", appauthor=False))
 
 
+def cache_dir() -> Path:
+    """Where results that take long to compute are kept between runs: ``$ROTATION_CACHE``, else
+    ``$ROTATION_HOME/cache``, else the user's cache folder. Everything in it can be deleted at
+    any time (it is rebuilt on the next run)."""
+    override = os.environ.get("ROTATION_CACHE")
+    if override:
+        return Path(override).expanduser()
+    home = os.environ.get("ROTATION_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rotation", appauthor=False))
+
+
 def refreshed_datasets_dir() -> Path:
     """Folder holding one sub-folder per refreshed dataset."""
     return user_data_dir() / "datasets"

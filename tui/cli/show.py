@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         from tui.session import CARD_FIELDS
 
-        doc = {k: card.get(k) for k in (*CARD_FIELDS, "as_of", "universe", "business_summary")}
+        doc = {k: card.get(k) for k in (*CARD_FIELDS, "as_of", "universe", "business_summary", "themes")}
         doc["fundamentals"] = records(card["fundamentals"])
         doc["raw_fundamentals"] = records(card["raw_fundamentals"])
         doc["integrity"] = card["integrity"]
@@ -47,6 +47,9 @@ def render_card(card: dict[str, Any]) -> str:
     if rows and len(headers) > 1:
         lines += ["", "Fundamentals as the screen uses them (corrected where the data showed an error):"]
         lines += [table(rows, headers, "l" + "r" * (len(headers) - 1))]
+    themes = c.theme_rows(card)
+    if themes:
+        lines += ["", "Themes: " + (c.tagged_themes(card) or "none"), table(themes, ["", "theme", "why", "similarity"], "lllr")]
     fixes = c.integrity_rows(card)
     if fixes:
         lines += ["", "Data corrections and flags (raw -> corrected, and why):"]
@@ -64,6 +67,8 @@ def render_card(card: dict[str, Any]) -> str:
         u = ev["uncertainty"]
         lines += ["", f"Uncertainty {u['rating']} (score {u['score']}): the margin of safety it requires is {fmt_pct(u['margin_required'], 0)}"]
         lines.append(table(c.uncertainty_rows(ev), ["component", "measure", "points", "thresholds"], "lrrr"))
+    if ev.get("rate_cuts"):
+        lines += ["", "Rate-cut diligence:", table(c.rate_cut_rows(ev), ["measure", "value"], "lr")]
     if ev.get("flags"):
         lines += ["", "Red flags: " + (c.raised_flags(ev) or "none raised"), table(c.flag_rows(ev), ["", "flag", "evidence", "rule"], "llll")]
     p = ev["piotroski"]

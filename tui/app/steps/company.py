@@ -44,6 +44,7 @@ class CompanyStep(Step):
             yield Static("Highlight a company in step 2, or look one up.", id="company-head")
             yield Static("", id="company-error", classes="error")
             yield Static("", id="company-summary", classes="dim")
+            yield DataTable(id="company-themes", cursor_type="none")
             yield DataTable(id="company-integrity", cursor_type="none")
             yield PlotextPlot(id="company-chart")
             yield Static("", id="company-fv-head")
@@ -53,6 +54,7 @@ class CompanyStep(Step):
             yield Static("", id="company-rates-head")
             yield DataTable(id="company-rates", cursor_type="none")
             yield DataTable(id="company-uncertainty", cursor_type="none")
+            yield DataTable(id="company-rate-cuts", cursor_type="none")
             yield DataTable(id="company-piotroski", cursor_type="none")
             yield DataTable(id="company-z", cursor_type="none")
             yield Static("", id="company-ratios")
@@ -122,12 +124,17 @@ class CompanyStep(Step):
             [tuple(r) for r in c.integrity_rows(card)],
         )
         self.query_one("#company-integrity", DataTable).display = bool(card.get("integrity"))
+        fill_table(
+            self.query_one("#company-themes", DataTable),
+            [("t", "Theme", False), ("l", "", False), ("w", "Why", False), ("s", "Similarity", True)],
+            [tuple(r) for r in c.theme_rows(card)],
+        )
         ev = card["evidence"]
         self._chart(session, card, ev)
         fv_head = self.query_one("#company-fv-head", Static)
         if ev is None:
             fv_head.update(card["evidence_note"])
-            for sel in ("#company-fv", "#company-piotroski", "#company-z", "#company-factors", "#company-flags", "#company-range", "#company-rates", "#company-uncertainty"):
+            for sel in ("#company-fv", "#company-piotroski", "#company-z", "#company-factors", "#company-flags", "#company-range", "#company-rates", "#company-uncertainty", "#company-rate-cuts"):
                 self.query_one(sel, DataTable).clear(columns=True)
             for sel in ("#company-ratios", "#company-score", "#company-rates-head"):
                 self.query_one(sel, Static).update("")
@@ -148,6 +155,7 @@ class CompanyStep(Step):
                 [("c", f"Uncertainty {u.get('rating', '-')} (score {u.get('score', '-')})", False), ("m", "Measure", True), ("p", "Points", True), ("t", "Thresholds", False)],
                 [tuple(r) for r in c.uncertainty_rows(ev)],
             )
+            fill_table(self.query_one("#company-rate-cuts", DataTable), [("m", "Rate-cut diligence", False), ("v", "Value", True)], [tuple(r) for r in c.rate_cut_rows(ev)])
             p = ev["piotroski"]
             fill_table(self.query_one("#company-piotroski", DataTable), [("r", f"Piotroski F = {p.get('display', p['score'])} ({p['available']} of 9 computable)", False), ("s", "Signal", False)], [tuple(r) for r in c.piotroski_rows(ev)])
             a = ev["altman"]

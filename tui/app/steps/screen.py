@@ -83,12 +83,16 @@ COLUMNS: dict[str, Column] = {
         Column("wacc", "WACC", "pct"),
         Column("flag_count", "Flags #", "int"),
         Column("flags", "Red flags", "text", 40),
+        Column("themes", "Themes", "text", 34),
+        Column("rate_cut_gain", "Rate-cut gain", "pct"),
+        Column("floating_share", "Floating", "pct"),
+        Column("debt_to_ebitda", "Debt/EBITDA", "num2"),
         Column("sector", "Sector", "text", 18),
         Column("industry", "Industry", "text", 22),
         Column("name", "Name", "text", 30),
     )
 }
-DEFAULT_COLUMNS = ("rank", "mark", "ticker", "composite", "price_to_fair_value", "quality", "piotroski_f", "altman_z", "price", "fair_value", "market_cap", "flags", "sector", "name")
+DEFAULT_COLUMNS = ("rank", "mark", "ticker", "composite", "price_to_fair_value", "quality", "piotroski_f", "altman_z", "price", "fair_value", "market_cap", "flags", "themes", "sector", "name")
 
 
 class ScreenStep(Step):
@@ -134,6 +138,8 @@ class ScreenStep(Step):
                     yield Horizontal(*switch_parts(Switch(False, id=f"s-{key}")), Label(label), classes="switch-row")
                 yield Label("Altman zones (safe, grey, distress, n/a)")
                 yield Input(id="s-z_zones", placeholder="all")
+                yield Label("Themes (any of; ids, comma-separated)")
+                yield Input(id="s-themes", placeholder="all (e.g. energy_transition)")
                 yield Label("Drop companies with these red flags")
                 yield Input(id="s-exclude_flags", placeholder="none (e.g. data_integrity)")
                 yield Label("Most uncertain rating kept")
