@@ -29,7 +29,7 @@ def main() -> None:
 
     from screener.rate_cuts import rate_metrics
     from screener.themes import summary_similarity, tag_themes
-    from tui.cli.valuation import monitor_for, monthly_history
+    from tui.thesis import monitor_for, monthly_history
     from universes import load_universe, open_dataset
     from universes.themes import load_themes
 

@@ -158,7 +158,7 @@ def test_cli_valuation_table_prints_the_disclosures() -> None:
 
 
 def test_history_is_point_in_time_month_by_month() -> None:
-    from tui.cli.valuation import monitor_for, monthly_history
+    from tui.thesis import monitor_for, monthly_history
 
     seen: list[pd.Timestamp] = []
     history = monthly_history("us-all", start="2024-01", progress=seen.append)

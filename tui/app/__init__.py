@@ -1,4 +1,5 @@
-"""The Textual app: six steps from a universe to an exported trade list, over one Session.
+"""The Textual app: six steps from a universe to an exported trade list, a backtest of the same
+choices and the thesis monitor, over one Session.
 
 Start-up imports only Textual; the data, the screener and the optimiser load in a worker thread
 after the first screen is on show. Each step is a widget of its own (``tui/app/steps``) that
@@ -27,23 +28,29 @@ from textual.worker import get_current_worker
 from tui.app.dialogs import ConfirmDialog, PathDialog
 from tui.app.help import HelpScreen
 from tui.app.messages import (
+    BacktestRequested,
     CapitalChosen,
     CompanyChosen,
     EditsReset,
     HoldingsChosen,
     InputsChanged,
+    Progress,
     ScreenEdited,
     SessionReady,
     SettingsEdited,
     Solved,
+    StepResult,
+    ThesisRequested,
     UniverseChosen,
     WorkFailed,
 )
-from tui.app.steps.base import Step
+from tui.app.steps.backtest import BacktestStep
+from tui.app.steps.base import Step, leave_field
 from tui.app.steps.company import CompanyStep
 from tui.app.steps.constraints import ConstraintsStep
 from tui.app.steps.portfolio import PortfolioStep
 from tui.app.steps.screen import ScreenStep
+from tui.app.steps.thesis import ThesisStep
 from tui.app.steps.trades import TradesStep
 from tui.app.steps.universe import UniverseStep
 
@@ -57,6 +64,8 @@ STEPS: tuple[tuple[str, str, type[Step]], ...] = (
     ("constraints", "4 Constraints", ConstraintsStep),
     ("portfolio", "5 Portfolio", PortfolioStep),
     ("trades", "6 Trades", TradesStep),
+    ("backtest", "7 Backtest", BacktestStep),
+    ("thesis", "8 Thesis", ThesisStep),
 )
 #: Seconds to wait after the last change before re-solving or re-screening (typing "15" is one).
 DEBOUNCE_S = 0.05
@@ -85,6 +94,7 @@ class RotationApp(App[None]):
         self.start_universe = universe
         self.show_timings = show_timings  # snapshot tests switch timings off (they vary)
         self.session: Session | None = None
+        self.backtest_result: Any = None
         self.saved_version = 0
         self.solves = 0
         self.last_outcome: SolveOutcome | None = None
@@ -274,6 +284,61 @@ class RotationApp(App[None]):
             self.call_from_thread(self.notify, f"Wrote {xlsx} and {basket}", timeout=10)
         self.call_from_thread(self.set_busy, "")
 
+    @work(thread=True, exclusive=True, group="backtest")
+    def run_backtest(self, frequency: str, start: str | None) -> None:
+        """Backtest the session's choices as they are now, reporting each rebalance."""
+        from tui.backtest import app_view, run_backtest, spec_from_session
+        from universes.errors import UserError
+
+        session = self.session
+        if session is None:
+            return
+        def tell(done: int, total: int, _when: object) -> None:
+            self.post_message(Progress("backtest", done, total))
+
+        try:
+            spec = spec_from_session(session, frequency=frequency, start=start)
+            result = run_backtest(spec, tell)
+        except UserError as exc:
+            self.post_message(WorkFailed(str(exc), "backtest"))
+            return
+        self.backtest_result = result
+        self.post_message(StepResult("backtest", "result", app_view(result)))
+
+    @work(thread=True, exclusive=True, group="thesis")
+    def run_thesis(self, history: bool, start: str | None = None) -> None:
+        """The thesis monitor on the session's date, or month by month."""
+        from screener.valuation import history_chart
+        from tui.thesis import (
+            SNAPSHOT_HISTORY_START,
+            monitor_for,
+            month_ends,
+            monthly_history,
+            render_monitor,
+        )
+        from universes.errors import UserError
+
+        session = self.session
+        if session is None:
+            return
+        try:
+            if history:
+                import pandas as pd
+
+                total = len(month_ends(pd.Timestamp(start or SNAPSHOT_HISTORY_START), session.universe.as_of))
+                count = iter(range(1, total + 2))
+
+                def tell(_when: object) -> None:
+                    self.post_message(Progress("thesis", next(count), total))
+
+                frame = monthly_history("us-all", start, tell)
+                self.post_message(StepResult("thesis", "history", history_chart(frame)))
+            else:
+                self.post_message(Progress("thesis", 0, 1))
+                self.post_message(StepResult("thesis", "monitor", render_monitor(monitor_for("us-all", session.universe.as_of))))
+        except UserError as exc:
+            self.post_message(WorkFailed(str(exc), "thesis"))
+
     # ------------------------------------------------------------------ results
     async def on_session_ready(self, message: SessionReady) -> None:
         first = self.session is None
@@ -323,6 +388,59 @@ class RotationApp(App[None]):
         self._paint_status()
         if outcome.result is None and outcome.error and not outcome.superseded:
             self.notify(outcome.error.splitlines()[0], severity="error", timeout=6)
+
+    def on_progress(self, message: Progress) -> None:
+        step = self.step(message.step)
+        if hasattr(step, "show_running"):
+            step.show_running(message.done, message.total)
+        self.set_busy(f"{message.step} {message.done}/{message.total}")
+
+    def on_step_result(self, message: StepResult) -> None:
+        step = self.step(message.step)
+        show = {"result": "show_result", "monitor": "show_monitor", "history": "show_history"}[message.kind]
+        getattr(step, show)(message.payload)
+        self.set_busy("")
+
+    def on_backtest_requested(self, message: BacktestRequested) -> None:
+        if self.session is not None:
+            self.set_busy("backtest starting...")
+            self.run_backtest(message.frequency, message.start)
+
+    def on_thesis_requested(self, message: ThesisRequested) -> None:
+        if self.session is not None:
+            self.set_busy("thesis...")
+            self.run_thesis(message.history, message.start)
+
+    def action_export_backtest(self) -> None:
+        """Ask for a path and write the backtest workbook."""
+        if self.backtest_result is None:
+            self.notify("Run a backtest first (step 7, r).", severity="warning")
+            return
+        default = str(Path.cwd() / "rotation-backtest.xlsx")
+        self.push_screen(PathDialog("Write the backtest workbook to:", default, "Summary, equity and drawdown charts, periods, holdings, trades, IC, attribution, survivorship.", (".xlsx",)), self._export_backtest_to)
+
+    def _export_backtest_to(self, path: str | None) -> None:
+        if not path:
+            return
+        target = Path(path).expanduser()
+
+        def write(overwrite: bool) -> None:
+            self.export_backtest(str(target), overwrite)
+
+        self._ask_before_replacing([target], write)
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_backtest(self, path: str, overwrite: bool) -> None:
+        """Write the backtest workbook in the background."""
+        from tui.backtest import export_backtest
+        from universes.errors import UserError
+
+        try:
+            written = export_backtest(path, self.backtest_result, overwrite=overwrite)
+        except UserError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, f"Wrote {written}", timeout=10)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         step = self.step(message.step)
@@ -401,7 +519,7 @@ class RotationApp(App[None]):
         if focused.id == "search":
             self.step("screen").clear_search()  # type: ignore[attr-defined]
         else:
-            self.screen.set_focus(None)
+            leave_field(focused)
 
     def action_resolve(self) -> None:
         """Re-solve now with the current settings."""
@@ -579,6 +697,9 @@ class RotationApp(App[None]):
         yield SystemCommand("Re-solve", "Solve the portfolio again now", self.action_resolve)
         yield SystemCommand("Load holdings", "Start from a holdings file (step 1)", lambda: self._focus("#holdings-path", "universe"))
         yield SystemCommand("Look up a company", "Any ticker of the data (step 3)", lambda: self._focus("#company-lookup", "company"))
+        yield SystemCommand("Backtest", "Walk the session's choices forward over the data (step 7)", lambda: self.action_step("backtest"))
+        yield SystemCommand("Export backtest", "The backtest workbook with its charts", self.action_export_backtest)
+        yield SystemCommand("Thesis monitor", "Small vs large, manufacturers vs utilities (step 8)", lambda: self.action_step("thesis"))
         yield SystemCommand("Keys", "The steps and their keys", self.action_help)
         yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
         yield SystemCommand("Screenshot", "Save an SVG picture of the screen in the current folder", self.action_screenshot_here)

@@ -11,13 +11,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = """\
-[b]Steps[/b] (keys 1-6 work everywhere but in a text field: Esc leaves the field)
+[b]Steps[/b] (keys 1-8 work everywhere but in a text field: Esc leaves the field)
   1 Universe     universe or ticker list, holdings file (and sheet), new cash
   2 Screen       ranked candidates; the filters and factor weights beside them (f)
   3 Company      the evidence for the highlighted company; look up any ticker (l)
   4 Constraints  every constraint with a switch; no-buy, no-sell and locked tickers
   5 Portfolio    target weights before/after with cash, sectors, binding constraints
   6 Trades       the trade list as it will be sent; e exports it
+  7 Backtest     the same choices walked forward over the data, point in time (r runs it)
+  8 Thesis       small vs large, manufacturers vs utilities (r), month by month (h)
 
 [b]Everywhere[/b]
   e          export the trade list (Excel workbook + broker basket)

@@ -112,3 +112,42 @@ class WorkFailed(Message):
         super().__init__()
         self.message = message
         self.step = step
+
+
+class BacktestRequested(Message):
+    """Backtest the session's choices (``start`` None: the first date the data allow)."""
+
+    def __init__(self, frequency: str, start: str | None) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.start = start
+
+
+class ThesisRequested(Message):
+    """The thesis monitor on the session's date, or (``history``) month by month from ``start``
+    (``YYYY-MM``; None: the start of the data's history)."""
+
+    def __init__(self, history: bool, start: str | None = None) -> None:
+        super().__init__()
+        self.history = history
+        self.start = start
+
+
+class Progress(Message):
+    """A long job of a step has done ``done`` of ``total`` parts."""
+
+    def __init__(self, step: str, done: int, total: int) -> None:
+        super().__init__()
+        self.step = step
+        self.done = done
+        self.total = total
+
+
+class StepResult(Message):
+    """A long job of a step finished: ``payload`` is what the step shows."""
+
+    def __init__(self, step: str, kind: str, payload: Any) -> None:
+        super().__init__()
+        self.step = step
+        self.kind = kind
+        self.payload = payload

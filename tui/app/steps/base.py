@@ -89,8 +89,14 @@ class SortableTables:
 
 
 def leave_field(widget: Input) -> None:
-    """Take focus off an input after Enter, so that the step keys work again at once."""
-    widget.screen.set_focus(None)
+    """Take focus off an input (after Enter or Esc) to its step's main widget, so that the step
+    keys (1-8) and the step's own keys work again at once."""
+    step = next((a for a in widget.ancestors if isinstance(a, Step)), None)
+    target = step.primary() if step is not None else None
+    if target is not None and target is not widget and target.focusable:
+        target.focus()
+    else:
+        widget.screen.set_focus(None)
 
 
 class SwitchState(Static):
