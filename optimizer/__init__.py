@@ -8,6 +8,13 @@ Pure computation on pandas/numpy (no UI). The API a notebook uses::
     result = opt.solve(settings)                   # compiles the problem once
     result = opt.solve(settings.change(risk_aversion=5.0))   # re-solves in milliseconds
     result.weights, result.trades.trades, result.constraints
+
+With your own expected returns and risk model (no Universe, no screen)::
+
+    from optimizer import optimize_portfolio
+    result = optimize_portfolio(mu, covariance=sigma, risk_aversion=1.0)
+
+See :mod:`optimizer.portfolio`.
 """
 
 from optimizer.constraints import (
@@ -20,6 +27,8 @@ from optimizer.constraints import (
 )
 from optimizer.costs import CostSettings
 from optimizer.diagnose import Conflict
+from optimizer.model import SolverSettings
+from optimizer.portfolio import PortfolioInputError, PortfolioResult, optimize_portfolio
 from optimizer.rotation import InfeasibleError, OptimizerError, RotationOptimizer, RotationResult
 
 __all__ = [
@@ -30,9 +39,13 @@ __all__ = [
     "InfeasibleError",
     "Limit",
     "OptimizerError",
+    "PortfolioInputError",
+    "PortfolioResult",
     "Range",
     "RotationOptimizer",
     "RotationResult",
+    "SolverSettings",
     "load_constraints",
+    "optimize_portfolio",
     "settings_to_toml",
 ]
