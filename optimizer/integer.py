@@ -16,10 +16,11 @@ that only re-solves the compiled convex problem with different per-name bounds:
    minimum, and every in-name gets the minimum as its lower bound. The fixed problem is
    convex; its solution holds at most ``max_names`` names, each at zero or at least the
    minimum, by construction (never a position below the minimum).
-4. **Improve**: an in-name pinned at the minimum whose bound costs the objective (a positive
-   dual) is swapped for the best unused name of the ranking, or simply dropped, and the
-   fixed problem re-solved; the best selection found is kept (at most ``max_rounds``
-   re-solves).
+4. **Improve**: when the names in cannot invest what the relaxation invests (caps too small),
+   the smallest position makes room for the best unused name; an in-name pinned at the
+   minimum whose bound costs the objective (a positive dual) is swapped for the best unused
+   name, or simply dropped; the fixed problem is re-solved and the best selection found is
+   kept (at most ``max_rounds`` re-solves).
 
 The result is feasible for the integer problem; its gap to the relaxation,
 ``(relaxed - objective) / |relaxed|``, bounds the distance to the true optimum and is reported.
@@ -158,10 +159,28 @@ def relax_and_fix(
         if solution.ok and (best is None or solution.objective > best[0].objective):  # type: ignore[operator]
             best = (solution, current, set(selection))
         if not solution.ok:
-            # Too few names to meet the other constraints: bring in the next best, if any.
+            # The names in cannot meet the other constraints: bring in the next best, in place
+            # of the weakest when the limit is reached.
             if not spare:
                 break
             selection = set(selection)
+            if len(selection) >= limit:
+                weakest = min(selection, key=lambda i: score[i])
+                selection.discard(weakest)
+                why[weakest] = MAX_NAMES
+            selection.add(spare.pop(0))
+            continue
+        w = solution.weights
+        assert w is not None
+        if w.sum() < w_r.sum() - 1e-4 and spare:
+            # The names in cannot hold what the relaxation invests (their caps are too small):
+            # the smallest position makes room for the best spare name.
+            smallest = min((i for i in selection if not must_keep[i]), key=lambda i: w[i], default=None)
+            if smallest is None:
+                break
+            selection = set(selection)
+            selection.discard(smallest)
+            why[smallest] = MAX_NAMES
             selection.add(spare.pop(0))
             continue
         if min_position is None:

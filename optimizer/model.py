@@ -2,10 +2,10 @@
 
 ::
 
-    maximise    alpha'w - gamma risk(w) - (c't + sum(u)) / horizon
+    maximise    alpha'w - gamma risk(w) - (c't + k'y) / horizon
     subject to  t >= |w - w0|                                  (trade size per name)
-                u >= k t^1.5                                   (market impact, if on)
-                sum(w) + c't + sum(u) = invest                 (budget: costs are paid from cash,
+                y >= t^1.5                                     (market impact, if on)
+                sum(w) + c't + k'y <= invest                   (budget: costs are paid from cash,
                                                                  the cash buffer holds after them)
                 lower <= w <= upper                            (long-only, name cap, no-buy/sell,
                                                                  negative alpha, integer stage)
@@ -19,7 +19,9 @@
 ``risk(w)`` is the tracking variance against the benchmark ``w_b`` (``active_risk``, the
 default of the rotation) or the total variance ``||L B'w||^2 + sum D w^2``. Costs are one-time:
 the objective spreads them over the holding horizon (``cost_weight`` = 1 / years), the budget
-pays them in full.
+pays them in full. The budget is an upper limit: a portfolio holds more cash than the buffer
+only when the objective prefers cash to every stock (total-risk mode with a high risk
+aversion); against a benchmark, cash is active risk and the budget is met.
 
 Every number a user can tweak is a ``cp.Parameter``, so a tweak re-solves the compiled problem
 (``is_dpp()`` holds; no re-canonicalisation). A switched-off constraint keeps its row with a
@@ -362,7 +364,10 @@ class CompiledProblem:
             ]
             cost = cost + P["impact_coef"] @ impact
             charged = charged + P["amortised_impact"] @ impact
-        self.budget = cp.sum(w) + cost == P["invest"]
+        # At most the money to invest, costs paid from it: the cash buffer holds after costs.
+        # (An equality would let the solver park cash by inflating t above |w - w0| and paying
+        # the fictitious cost whenever the objective dislikes full investment.)
+        self.budget = cp.sum(w) + cost <= P["invest"]
         self.rows = rows
         self.slack = slack
         if elastic:

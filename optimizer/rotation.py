@@ -645,6 +645,16 @@ class RotationOptimizer:
             notes.append(f"No price on {self.universe.as_of.date()} for {', '.join(self.unpriced)}: left out of the portfolio value and never traded.")
         if len(self.holdings.untradeable):
             notes.append(f"Untradeable holdings kept as they are: {', '.join(self.holdings.untradeable.index)}.")
+        spare = v.invest - stats["invested"] - stats["costs"]
+        if spare > 1e-3:
+            lists = ["budget", "long_only", "no_buy", "no_sell", "negative_alpha"]
+            binding = constraints.loc[constraints["binding"] & ~constraints["name"].isin(lists), "name"].tolist()
+            why = (
+                f"the binding {', '.join(binding)} leave(s) no better use for it"
+                if binding
+                else "the objective prefers cash to more stock at this risk aversion (lower it, or measure risk against the benchmark)"
+            )
+            notes.append(f"The target keeps {100 * spare:.2f}% cash above the {100 * s.cash_buffer:.3g}% buffer: {why}.")
         notes += list(trades.notes) + list(trades.problems)
         return RotationResult(
             status=raw.status,

@@ -251,7 +251,7 @@ def choose_lots(
     m = len(var_rows)
     notes: list[str] = []
     if m == 0:
-        return choice, notes, problems
+        return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost, table.index), problems
 
     # Rows of the program: (name, coefficients over options, lower, upper, penalised miss?).
     checks: list[tuple[str, np.ndarray, float, float, bool]] = []
@@ -307,26 +307,51 @@ def choose_lots(
         for i in names_idx:
             choice[i] = before[i]
         return choice, notes, problems
-    x = res.x
-    chosen = x[:m] > 0.5
+    chosen = res.x[:m] > 0.5
     choice[var_rows[chosen]] = var_shares[chosen]
-    j = 0
-    for label, _coef, _lo, _hi, penalised in checks:
-        if not penalised:
-            continue
-        missed = x[m + 2 * j] + x[m + 2 * j + 1]
-        j += 1
-        if missed > 1e-9:
-            notes.append(f"{label} cannot hold exactly with lots of {lot} shares: the trade list misses it by {_amount(label, missed)}.")
-    return choice, notes, problems
+    return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost, table.index), problems
 
 
-def _amount(label: str, missed: float) -> str:
-    if label == "max names":
-        return f"{missed:.0f} name(s)"
-    if label == "beta":
-        return f"{missed:.3g}"
-    return f"{100 * missed:.3g} pp"
+def _misses(
+    after: np.ndarray,
+    before: np.ndarray,
+    price: np.ndarray,
+    value: float,
+    cash_before: float,
+    lot: int,
+    b: TradeBounds,
+    cost: Callable[[np.ndarray, pd.Index], np.ndarray],
+    tickers: pd.Index,
+) -> list[str]:
+    """A note for each bound across names the chosen lots do not keep, with the level reached."""
+    w = after * price / value
+    delta = after - before
+    traded = np.flatnonzero(delta != 0)
+    spent = float(np.sum(delta * price)) + (float(cost(np.abs(delta[traded]) * price[traded], tickers[traded]).sum()) if traded.size else 0.0)
+    out: list[str] = []
+    tol = 1e-12
+
+    def note(label: str, level: str, bound: str) -> None:
+        out.append(f"{label} cannot hold with lots of {lot} shares: the trade list reaches {level} against {bound}.")
+
+    cash_share = (cash_before - spent) / value
+    if cash_share < 1.0 - b.invest - tol:
+        note("cash buffer", f"{100 * cash_share:.3g}% cash", f"a {100 * (1 - b.invest):.3g}% buffer")
+    for label, (members, lo, hi) in b.groups.items():
+        level = float(w[members].sum())
+        if (lo > -LOOSE and level < lo - tol) or (hi < LOOSE and level > hi + tol):
+            note(label, f"{100 * level:.3g}%", f"{100 * lo:.3g}%-{100 * hi:.3g}%" if lo > -LOOSE and hi < LOOSE else (f">= {100 * lo:.3g}%" if lo > -LOOSE else f"<= {100 * hi:.3g}%"))
+    turnover = float(np.sum(np.abs(delta) * price) / value)
+    if b.turnover_max < LOOSE and turnover > b.turnover_max + tol:
+        note("turnover", f"{100 * turnover:.3g}%", f"<= {100 * b.turnover_max:.3g}%")
+    names = int(np.sum(after != 0))
+    if b.max_names is not None and names > b.max_names:
+        note("max names", f"{names} names", f"<= {b.max_names}")
+    if b.beta is not None:
+        beta = float(b.beta @ w)
+        if beta < b.beta_lo - tol or beta > b.beta_hi + tol:
+            note("beta", f"{beta:.3g}", f"{b.beta_lo:.3g}-{b.beta_hi:.3g}")
+    return out
 
 
 def build_trades(
