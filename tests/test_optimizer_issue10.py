@@ -247,3 +247,27 @@ def test_negative_alpha_names_can_be_allowed(small_mfg) -> None:
     res = RotationOptimizer(u, r).solve(s)
     c = res.constraints.set_index("name")
     assert not c.loc["negative_alpha", "enabled"]
+
+
+# ---------------------------------------------------------------- infeasibility in plain words (M5)
+def test_a_minimum_above_the_money_invested_names_the_cash_buffer(small_mfg) -> None:
+    u, r = small_mfg
+    from optimizer import InfeasibleError
+
+    with pytest.raises(InfeasibleError) as err:
+        RotationOptimizer(u, r).solve(load_constraints().change(manufacturing=Range(True, 1.0, None), sectors={"Technology": Range(True, None, 0.05)}))
+    text = str(err.value)
+    assert "cash buffer" in text and "Lower the minimum to 98%" in text
+
+
+def test_a_combined_conflict_reads_in_user_terms(small_mfg) -> None:
+    u, r = small_mfg
+    from optimizer import InfeasibleError
+
+    s = load_constraints().change(tracking_error=Limit(True, 0.03), beta=Range(True, 1.05, 1.1), turnover=Limit(True, 0.5))
+    with pytest.raises(InfeasibleError) as err:
+        RotationOptimizer(u, r).solve(s)
+    text = str(err.value)
+    for internal in ("hold_only", "must stay", "below long-only", "negative_alpha", "max_weight"):
+        assert internal not in text, text
+    assert "%" in text
