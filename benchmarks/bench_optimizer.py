@@ -113,7 +113,7 @@ def pypfopt_solve(v: ParameterValues, data: ProblemData, cov: np.ndarray) -> np.
     ef.add_constraint(lambda w: cp.sum(cp.abs(w[:-1] - v.w0)) <= v.turnover_max)
     ef.add_constraint(lambda w: cp.abs(w[:-1] - v.w0) <= v.adv_cap)
     ef.max_quadratic_utility(risk_aversion=2 * v.gamma)  # mu'w - (delta/2) w'Sigma w
-    return np.asarray(list(ef.weights.values()), dtype=float)[:n]
+    return np.asarray(ef.weights, dtype=float)[:n]
 
 
 def real_problem() -> tuple[RotationOptimizer, ConstraintSettings]:
@@ -197,14 +197,15 @@ def scip_exact(problem: CompiledProblem, v: ParameterValues, max_names: int | No
         prob.solve(solver="SCIP", scip_params={"limits/time": seconds})
     except Exception as exc:  # SCIP missing or failed: say so in the report
         return {"status": f"not run: {exc}"}
-    return {"status": str(prob.status), "objective": None if prob.value is None else float(prob.value), "seconds": time.perf_counter() - start}
+    weights = None if w.value is None else np.asarray(w.value, dtype=float).copy()
+    return {"status": str(prob.status), "objective": None if prob.value is None else float(prob.value), "seconds": time.perf_counter() - start, "weights": weights}
 
 
 AS_OF = (None, "2023-06-30", "2022-12-30")
 UNIVERSES = ("us-small-manufacturing", "us-small")
 
 
-def miqp_cases(count: int, seconds: float, seed: int = 11) -> list[dict[str, Any]]:
+def miqp_cases(count: int, seconds: float, seed: int = 11, debug: int | None = None) -> list[dict[str, Any]]:
     """Relax-and-fix against the exact MIQP (SCIP) on ``count`` random REAL cases: universes,
     as-of dates, settings (max names, min position, cap, risk mode and aversion, manufacturing
     minimum) and starting books drawn at random. Quadratic problems (no impact, no tracking
@@ -252,10 +253,13 @@ def miqp_cases(count: int, seconds: float, seed: int = 11) -> list[dict[str, Any
         frame = opt._frame(s)
         v, _ = opt.values(frame, s)
         exact = scip_exact(frame.problem(), v, max_names, min_pos, seconds)
+        if debug is not None and len(out) + 1 == debug:
+            return [{"optimizer": opt, "settings": s, "result": res, "frame": frame, "values": v, "exact": exact}]
         case = {
             "universe": name, "as_of": str(universe.as_of.date()), "holdings": holdings is not None, "max_names": max_names,
             "min_position": min_pos, "risk_mode": s.risk_mode, "heuristic": res.objective, "heuristic_ms": heuristic_ms,
             "relaxed": res.integer.relaxed_objective, "exact_status": exact.get("status"), "exact": exact.get("objective"),
+            "exact_names": None if exact.get("weights") is None else int((exact["weights"] > 1e-6).sum()), "heuristic_names": res.integer.names,
             "exact_seconds": exact.get("seconds"),
         }
         if exact.get("objective") is not None:

@@ -6,9 +6,11 @@ that only re-solves the compiled convex problem with different per-name bounds:
 
 1. Solve the continuous relaxation (no count, no minimum size). Its objective is an upper
    bound on the integer optimum.
-2. Rank the names the relaxation holds by their **contribution to the objective**,
-   ``w_i (alpha_i - 2 gamma (Sigma x)_i) - amortised cost_i`` with ``x`` the active (or total)
-   weights: what the objective loses to first order when the name goes. Names that cannot be
+2. Rank the names the relaxation holds by their **contribution to the objective**: what the
+   objective loses when the name goes, ``w_i x (its cap's dual - its minimum's dual) +
+   gamma Sigma_ii w_i^2`` (at an optimum every held name's marginal value equals the
+   budget's but for its own bounds, so the loss is the bound's price plus the risk of moving
+   its weight elsewhere). Names that cannot be
    sold out (no-sell, or a position the daily-volume cap cannot exit at once) are kept first;
    names whose caps stop them below the minimum size are never picked.
 3. **Fix**: the best ``max_names`` names are *in*, every other name is *out* (upper bound 0).
@@ -17,10 +19,11 @@ that only re-solves the compiled convex problem with different per-name bounds:
    convex; its solution holds at most ``max_names`` names, each at zero or at least the
    minimum, by construction (never a position below the minimum).
 4. **Improve**: when the names in cannot invest what the relaxation invests (caps too small),
-   the smallest position makes room for the best unused name; an in-name pinned at the
-   minimum whose bound costs the objective (a positive dual) is swapped for the best unused
-   name, or simply dropped; the fixed problem is re-solved and the best selection found is
-   kept (at most ``max_rounds`` re-solves).
+   the smallest position makes room for the best unused name; otherwise the name held out
+   whose zero bound costs the objective most (its dual) comes in for the name in that
+   contributes least (a name pinned at the minimum counts by what its minimum costs), as long
+   as the first-order gain says it pays. The fixed problem is re-solved after each swap and
+   the best selection found is kept (at most ``max_rounds`` re-solves).
 
 The result is feasible for the integer problem; its gap to the relaxation,
 ``(relaxed - objective) / |relaxed|``, bounds the distance to the true optimum and is reported.
@@ -38,7 +41,6 @@ from optimizer.model import (
     ParameterValues,
     RawSolution,
     SolverSettings,
-    objective_gradient,
 )
 
 ZERO = 1e-7
@@ -89,10 +91,59 @@ def _meets(w: np.ndarray, max_names: int | None, min_position: float | None) -> 
     return not (min_position is not None and np.any(held & (np.abs(w) < min_position - 1e-9)))
 
 
-def contributions(problem: CompiledProblem, v: ParameterValues, w: np.ndarray) -> np.ndarray:
-    """Each name's first-order contribution to the objective at weights ``w``."""
-    result: np.ndarray = w * objective_gradient(problem.data, v, w) - v.cost_rate * v.cost_weight * np.abs(w - v.w0)
+def curvature(problem: CompiledProblem, v: ParameterValues) -> np.ndarray:
+    """``gamma x Sigma_ii``: how fast the risk term bends along each name's weight."""
+    d = problem.data
+    result: np.ndarray = v.gamma * (np.sum((d.exposures @ d.factor_sqrt.T) ** 2, axis=1) + d.idio_sd**2)
     return result
+
+
+def contributions(problem: CompiledProblem, v: ParameterValues, solution: RawSolution) -> np.ndarray:
+    """What the objective loses when each name goes, estimated at an optimum.
+
+    At an optimum every held name's marginal value equals the budget's, except for the duals
+    of its own bounds, so the first-order loss of selling it out is its weight times its cap's
+    dual (less a minimum's); the second-order loss is ``gamma Sigma_ii w_i^2`` (the risk of
+    moving its weight elsewhere).
+    """
+    w = solution.weights
+    assert w is not None
+    up = solution.duals.get("upper", np.zeros(len(w)))
+    low = solution.duals.get("lower", np.zeros(len(w)))
+    result: np.ndarray = np.abs(w) * (up - low) + curvature(problem, v) * w**2
+    return result
+
+
+def _swap(
+    problem: CompiledProblem,
+    solution: RawSolution,
+    v: ParameterValues,
+    selection: set[int],
+    must_keep: np.ndarray,
+    reachable: np.ndarray,
+    minimum: float,
+) -> tuple[int, int] | None:
+    """(name to take out, name to bring in) when the estimated gain beats the loss, else None."""
+    w, up = solution.weights, solution.duals.get("upper")
+    if w is None or up is None:
+        return None
+    bend = curvature(problem, v)
+    outside = np.ones(len(w), dtype=bool)
+    outside[list(selection)] = False
+    outside &= ~must_keep & reachable & (v.upper > ZERO) & (up > 1e-9)
+    if not outside.any():
+        return None
+    marginal = up - v.cost_rate * v.cost_weight
+    size = np.clip(marginal / np.maximum(2 * bend, 1e-12), max(minimum, 1e-3), np.maximum(v.upper, 1e-3))
+    gain = np.where(outside, marginal * size - bend * size**2, -np.inf)
+    i_in = int(np.argmax(gain))
+    inside = [i for i in selection if not must_keep[i]]
+    if not inside or gain[i_in] <= 0:
+        return None
+    value = contributions(problem, v, solution)
+    loss = {i: float(value[i]) for i in inside}
+    i_out = min(inside, key=loss.__getitem__)
+    return (i_out, i_in) if gain[i_in] > loss[i_out] else None
 
 
 def relax_and_fix(
@@ -101,7 +152,7 @@ def relax_and_fix(
     max_names: int | None,
     min_position: float | None,
     solver: SolverSettings | None = None,
-    max_rounds: int = 4,
+    max_rounds: int = 8,
 ) -> tuple[RawSolution, IntegerReport | None, ParameterValues]:
     """Solve with a cap on the number of names and/or a minimum position size.
 
@@ -127,7 +178,7 @@ def relax_and_fix(
     minimum = min_position or 0.0
     must_keep = (v.lower > ZERO) | (v.w0 - v.adv_cap > ZERO)
     reachable = np.minimum(v.upper, v.w0 + v.adv_cap) >= minimum - 1e-9
-    score = contributions(problem, v, w_r)
+    score = contributions(problem, v, relaxed)
     order = [int(i) for i in np.lexsort((-v.alpha, -score)) if not must_keep[i] and reachable[i] and w_r[i] > ZERO]
     limit = (max_names if max_names is not None else n) - int(must_keep.sum())
     big_enough = [i for i in order if w_r[i] >= minimum / 2]
@@ -183,19 +234,20 @@ def relax_and_fix(
             why[smallest] = MAX_NAMES
             selection.add(spare.pop(0))
             continue
-        if min_position is None:
+        # Dual-guided swap (a hill climb judged by re-solving): the name held out that gains
+        # most on entering (its zero bound's dual, sized by the curvature of the risk term)
+        # comes in for the name whose removal costs least (the dual of a minimum it is pinned
+        # at, plus the curvature of its weight), while the gain exceeds the loss.
+        if best is None or best[2] != selection:
+            break  # the last swap made it worse: stop at the best selection
+        swap = _swap(problem, solution, current, selection, must_keep, reachable, minimum)
+        if swap is None:
             break
-        # The in-name whose minimum costs the objective most goes; the best spare name comes in.
-        dual = solution.duals.get("lower", np.zeros(n))
-        pinned = [i for i in selection if abs(solution.weights[i] - current.lower[i]) < 1e-7 and dual[i] > 1e-6]  # type: ignore[index]
-        if not pinned:
-            break
-        worst = max(pinned, key=lambda i: dual[i])
+        i_out, i_in = swap
         selection = set(selection)
-        selection.discard(worst)
-        why[worst] = MIN_POSITION
-        if spare:
-            selection.add(spare.pop(0))
+        selection.discard(i_out)
+        why[i_out] = MIN_POSITION if minimum and w[i_out] <= minimum + 1e-9 else MAX_NAMES
+        selection.add(i_in)
     if best is None:
         failed = problem.solve(fixed_values(selection), solver)
         return failed, IntegerReport(float(relaxed.objective), float("nan"), float("nan"), rounds, 0, False), fixed_values(selection)

@@ -44,6 +44,7 @@ non-negative slack and the objective becomes the total slack (see :mod:`optimize
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -79,6 +80,11 @@ CLEAR_STATUSES = ("optimal", "infeasible", "unbounded")
 #: An "almost solved" answer (Clarabel met its reduced tolerances) counts when every
 #: constraint, checked directly on the returned point, holds to this.
 ACCEPT_VIOLATION = 1e-7
+
+
+@functools.cache
+def _installed_solvers() -> frozenset[str]:
+    return frozenset(cp.installed_solvers())
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ class SolverSettings:
             out.append(("CLARABEL (fast)", SOLVER, {**FAST_SETTINGS, **clarabel}))
         out.append((SOLVER, SOLVER, {**PRECISE_SETTINGS, **clarabel}))
         out.append(("CLARABEL (faer)", SOLVER, {**PRECISE_SETTINGS, **FAER_SETTINGS, **clarabel}))
-        installed = set(cp.installed_solvers())
+        installed = _installed_solvers()
         for name in self.fallbacks:
             if name.upper() in installed:
                 options: dict[str, object] = {}
@@ -434,10 +440,10 @@ class CompiledProblem:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # an inaccurate answer is judged below, not printed
-                    # warm_start=False: cvxpy would otherwise update the previous Clarabel
-                    # solver object in place, and that path fails or stalls after a bound
-                    # change that a fresh solver handles cleanly
-                    self.problem.solve(solver=name, warm_start=False, **options)
+                    # Only the first attempt lets cvxpy update the previous Clarabel solver in
+                    # place (it keeps the factorisation's structure: faster); that path now and
+                    # then fails or stalls after a bound change, so every retry starts afresh.
+                    self.problem.solve(solver=name, warm_start=len(tried) == 1, **options)
             except (cp.error.SolverError, ValueError, ArithmeticError):
                 continue
             status = str(self.problem.status)

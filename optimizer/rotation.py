@@ -30,7 +30,7 @@ import pandas as pd
 from optimizer.alpha import composite_to_alpha
 from optimizer.constraints import ConstraintSettings
 from optimizer.costs import impact_coefficient, linear_cost_rate, trade_cost
-from optimizer.diagnose import Conflict, arithmetic_checks, elastic_diagnosis
+from optimizer.diagnose import Conflict, arithmetic_checks, constraint_label, elastic_diagnosis
 from optimizer.integer import MAX_NAMES, MIN_POSITION, IntegerReport, relax_and_fix
 from optimizer.model import (
     LOOSE,
@@ -122,7 +122,8 @@ class RotationResult:
     manufacturing : dict
         ``before``, ``after``, ``sent``, ``min``, ``max`` of the manufacturing share.
     constraints : pandas.DataFrame
-        ``name``, ``setting``, ``enabled``, ``binding``, ``shadow_price`` (objective gained per
+        ``name``, ``label`` (the name in words: "Name cap", "Technology maximum"),
+        ``setting``, ``enabled``, ``binding``, ``shadow_price`` (objective gained per
         percentage point of loosening; None where a dual has no user meaning),
         ``shadow_price_note`` (why there is none), ``level`` (target), ``level_sent``.
     stats : dict
@@ -823,7 +824,10 @@ class RotationOptimizer:
         smallest_sent = float(np.abs(sent[np.abs(sent) > 0]).min()) if (np.abs(sent) > 0).any() else None
         at_min = s.min_position.enabled and smallest is not None and smallest <= s.min_position.value + 1e-6
         add("min_position", f">= {100 * s.min_position.value:.3g}% per position", s.min_position.enabled, None, smallest, smallest_sent, bool(at_min), NO_PRICE["min_position"])
-        return pd.DataFrame(rows, columns=["name", "setting", "enabled", "binding", "shadow_price", "shadow_price_note", "level", "level_sent"])
+        table = pd.DataFrame(rows, columns=["name", "setting", "enabled", "binding", "shadow_price", "shadow_price_note", "level", "level_sent"])
+        words = table["name"].map(constraint_label).str.removeprefix("the ")
+        table.insert(1, "label", words.str[:1].str.upper() + words.str[1:])
+        return table
 
 
 #: Plain words for the constraint behind a per-name bound (messages about the trade list).

@@ -49,8 +49,10 @@ TRADE_COLUMNS = (
 )
 #: Objective units lost per unit of weight away from the target (the repair stays close).
 PROXIMITY = 1.0
-#: Penalty per unit of weight by which a bound across names is missed (only when unavoidable).
+#: Penalty per unit of weight by which a bound across names is missed (only when unavoidable);
+#: the cash buffer is given up last.
 MISS_PENALTY = 1e3
+BUFFER_PENALTY = 1e6
 TOL = 1e-9
 LOOSE = 5.0
 
@@ -171,7 +173,7 @@ def _options(
     )
     w = cand * price[:, None] / value
     trade_w = np.abs(cand - before[:, None]) * price[:, None] / value
-    eps = 1e-9
+    eps = 1e-12  # the lots must keep the bounds themselves, not to a solver tolerance
     ok = (w >= b.lower[:, None] - eps) & (w <= b.upper[:, None] + eps)
     ok &= trade_w <= b.adv_cap[:, None] + eps
     if b.min_position is not None:
@@ -280,7 +282,8 @@ def choose_lots(
     soft = [c for c in checks if c[4]]
     k = len(soft)
     # Variables: one binary per option, then a lower and an upper miss per penalised row.
-    c = np.concatenate([-score[free], np.full(2 * k, MISS_PENALTY)])
+    penalty = np.array([BUFFER_PENALTY if label == "cash buffer" else MISS_PENALTY for label, *_rest in soft])
+    c = np.concatenate([-score[free], np.repeat(penalty, 2)])
     a_rows = [sp.hstack([pick, sp.csr_matrix((len(names_idx), 2 * k))])]
     lb, ub = [np.ones(len(names_idx))], [np.ones(len(names_idx))]
     j = 0
@@ -293,14 +296,36 @@ def choose_lots(
         lb.append(np.array([lo]))
         ub.append(np.array([hi]))
     A = sp.vstack(a_rows).tocsr()
-    integrality = np.concatenate([np.ones(m), np.zeros(2 * k)])
+    constraints = LinearConstraint(A, np.concatenate(lb), np.concatenate(ub))
+    lower = np.zeros(m + 2 * k)
+    upper = np.concatenate([np.ones(m), np.full(2 * k, np.inf)])
+    # The linear relaxation first: it leaves at most one fractional name per row across names,
+    # so the integer program only has to branch on those few (the others are fixed).
+    relaxed = milp(c, constraints=constraints, bounds=Bounds(lower, upper))
+    if relaxed.x is not None:
+        per_name = np.zeros(len(names_idx))
+        np.maximum.at(per_name, np.searchsorted(names_idx, var_rows), relaxed.x[:m])
+        settled = per_name[np.searchsorted(names_idx, var_rows)] >= 1 - 1e-9
+        lower[:m] = np.where(settled, np.round(relaxed.x[:m]), 0.0)
+        upper[:m] = np.where(settled, np.round(relaxed.x[:m]), 1.0)
     res = milp(
         c,
-        constraints=LinearConstraint(A, np.concatenate(lb), np.concatenate(ub)),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(m + 2 * k), np.concatenate([np.ones(m), np.full(2 * k, np.inf)])),
-        options={"time_limit": 10.0, "mip_rel_gap": 1e-6},
+        constraints=constraints,
+        integrality=np.concatenate([np.ones(m), np.zeros(2 * k)]),
+        bounds=Bounds(lower, upper),
+        # presolve off: the HiGHS bundled with scipy prints a debug line to the process's
+        # stdout when it post-solves some presolved integer solutions (it would corrupt
+        # `rotation optimize --format json`); with the relaxation's settled names fixed the
+        # program is small enough without it
+        options={"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False},
     )
+    missed = res.x is None or float(res.x[m:].sum()) > 1e-12
+    if missed and relaxed.x is not None:  # fixing the settled names went too far: branch on all
+        res = milp(
+            c, constraints=constraints, integrality=np.concatenate([np.ones(m), np.zeros(2 * k)]),
+            bounds=Bounds(np.zeros(m + 2 * k), np.concatenate([np.ones(m), np.full(2 * k, np.inf)])),
+            options={"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False},
+        )
     if res.x is None:
         # Cannot happen while keeping every position is an option (it spends no cash); keep them.
         notes.append("The lot repair found no solution; positions left unchanged where a trade was in doubt.")
