@@ -714,7 +714,8 @@ class RotationOptimizer:
             beta=data.betas if data.beta else None,
             beta_lo=v.beta_lo,
             beta_hi=v.beta_hi,
-            labels={k: np.array([BOUND_LABELS.get(str(x), str(x)) for x in src], dtype=object) for k, src in sources.items()},
+            labels=sources,
+            words=BOUND_LABELS,
         )
         gradient = objective_gradient(data, v, w)
         return build_trades(table, self.portfolio_value, self.holdings.cash, s.lot_size, s.min_trade_usd, cost, bounds, gradient)

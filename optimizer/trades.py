@@ -85,6 +85,8 @@ class TradeBounds:
     beta_lo, beta_hi : float
     labels : dict of str to numpy.ndarray
         ``"lower"``/``"upper"`` -> the constraint behind each name's bound (for messages).
+    words : dict of str to str
+        Those constraints in words (``"max_weight"`` -> ``"the name cap"``).
     """
 
     lower: np.ndarray
@@ -99,6 +101,7 @@ class TradeBounds:
     beta_lo: float = -LOOSE
     beta_hi: float = LOOSE
     labels: dict[str, np.ndarray] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,10 @@ def _options(
 
 def _stuck_message(i: int, ticker: str, before: float, target: float, price: float, value: float, lot: int, b: TradeBounds) -> str:
     lot_w = 100 * lot * price / value
-    upper_label = str(b.labels.get("upper", np.full(len(b.upper), ""))[i] or "its limit")
-    lower_label = str(b.labels.get("lower", np.full(len(b.lower), ""))[i] or "its minimum")
+    upper_src = str(b.labels["upper"][i]) if "upper" in b.labels else ""
+    lower_src = str(b.labels["lower"][i]) if "lower" in b.labels else ""
+    upper_label = b.words.get(upper_src, upper_src) or "its limit"
+    lower_label = b.words.get(lower_src, lower_src) or "its minimum"
     if b.min_position is not None and 0 < target * price / value < b.min_position + 1e-9 and lot_w > 0:
         bound = f"the minimum position {100 * b.min_position:.3g}%"
     elif before * price / value > b.upper[i] + TOL:
@@ -302,23 +307,27 @@ def choose_lots(
     # The linear relaxation first: it leaves at most one fractional name per row across names,
     # so the integer program only has to branch on those few (the others are fixed).
     relaxed = milp(c, constraints=constraints, bounds=Bounds(lower, upper))
-    if relaxed.x is not None:
+    integral = relaxed.x is not None and bool(np.all(np.abs(relaxed.x[:m] - np.round(relaxed.x[:m])) < 1e-9))
+    if integral:
+        res = relaxed  # the relaxation chose whole options already: nothing to branch on
+    elif relaxed.x is not None:
         per_name = np.zeros(len(names_idx))
         np.maximum.at(per_name, np.searchsorted(names_idx, var_rows), relaxed.x[:m])
         settled = per_name[np.searchsorted(names_idx, var_rows)] >= 1 - 1e-9
         lower[:m] = np.where(settled, np.round(relaxed.x[:m]), 0.0)
         upper[:m] = np.where(settled, np.round(relaxed.x[:m]), 1.0)
-    res = milp(
-        c,
-        constraints=constraints,
-        integrality=np.concatenate([np.ones(m), np.zeros(2 * k)]),
-        bounds=Bounds(lower, upper),
-        # presolve off: the HiGHS bundled with scipy prints a debug line to the process's
-        # stdout when it post-solves some presolved integer solutions (it would corrupt
-        # `rotation optimize --format json`); with the relaxation's settled names fixed the
-        # program is small enough without it
-        options={"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False},
-    )
+    if not integral:
+        res = milp(
+            c,
+            constraints=constraints,
+            integrality=np.concatenate([np.ones(m), np.zeros(2 * k)]),
+            bounds=Bounds(lower, upper),
+            # presolve off: the HiGHS bundled with scipy prints a debug line to the process's
+            # stdout when it post-solves some presolved integer solutions (it would corrupt
+            # `rotation optimize --format json`); with the relaxation's settled names fixed
+            # the program is small enough without it
+            options={"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False},
+        )
     missed = res.x is None or float(res.x[m:].sum()) > 1e-12
     if missed and relaxed.x is not None:  # fixing the settled names went too far: branch on all
         res = milp(
