@@ -65,6 +65,9 @@ BINDING_TOL = 1e-6
 #: A target weight below this is no position (interior-point solvers leave ~1e-9 on names
 #: they do not hold).
 HELD = 1e-6
+#: Reported target weights below this are the solver's rounding, shown as exactly zero (the
+#: statistics use the solver's own numbers).
+DUST = HELD
 #: Why some constraints show no shadow price.
 NO_PRICE = {
     "long_only": "a switch, not a level: there is no point to loosen it by",
@@ -570,7 +573,7 @@ class RotationOptimizer:
         binding_text = self._binding_per_name(v, w, sources, s)
         weights = info.copy()
         weights["weight_before"] = v.w0
-        weights["weight_after"] = w
+        weights["weight_after"] = np.where(np.abs(w) < DUST, 0.0, w)
         weights["alpha"] = v.alpha
         weights["binding"] = binding_text
         weights["shares_before"] = self.holdings.shares.reindex(frame.tickers).fillna(0.0)

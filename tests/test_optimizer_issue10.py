@@ -228,8 +228,13 @@ def test_default_portfolio_expresses_the_rotation(small_mfg) -> None:
     assert {"before", "after", "sent", "benchmark"} <= set(res.styles.columns)
     assert abs(res.styles.set_index("style").loc["size", "benchmark"]) < 1e-9  # centred on the benchmark
     # alpha = IC x residual volatility x score: the residual volatility, not the total
+    from optimizer.alpha import composite_to_alpha
+
     w = res.weights
-    assert (w["residual_vol"] < res.weights["residual_vol"].max() + 1).all()
+    expected = composite_to_alpha(w["composite"], w["residual_vol"], s.alpha_ic, reference=r.table["composite"])
+    assert np.allclose(w["alpha"], expected.where(w["in_universe"], 0.0))
+    total_vol = RotationOptimizer(u, r).risk_model("factor", s.lookback_days).volatility().reindex(w.index)
+    assert (w["residual_vol"] < total_vol).mean() > 0.95  # the benchmark explains part of every name's risk
     costs = st["costs"]
     assert st["costs_per_year"] == pytest.approx(costs / s.costs.holding_years)
 
