@@ -741,14 +741,16 @@ class RotationOptimizer:
             "long_only": "",
         }
         out = np.full(len(w), "", dtype=object)
-        for i in np.flatnonzero(at_upper | at_lower | at_adv):
+        # a cap speaks only for a name held at it; a list only for a name it keeps out
+        src_upper = sources["upper"]
+        lists = np.isin(src_upper, ["no_buy", "hold_only", "negative_alpha", "long_only", "integer", ""])
+        quiet = (w <= HELD) & ((src_upper == "max_weight") | (lists & (v.w0 <= HELD)))
+        speaks = (at_upper & ~quiet) | at_lower | at_adv
+        for i in np.flatnonzero(speaks):
             parts = []
-            src_up = str(sources["upper"][i])
-            if at_upper[i] and src_up:
-                # a cap speaks only for a name held at it; a list only for a name it keeps out
-                quiet = w[i] <= HELD and (src_up == "max_weight" or (src_up in ("no_buy", "hold_only", "negative_alpha") and v.w0[i] <= HELD))
-                if not quiet:
-                    parts.append(label.get(src_up, ""))
+            src_up = str(src_upper[i])
+            if at_upper[i] and src_up and not quiet[i]:
+                parts.append(label.get(src_up, ""))
             if at_lower[i] and sources["lower"][i]:
                 src_lo = str(sources["lower"][i])
                 parts.append(f"at min position {100 * s.min_position.value:.3g}%" if src_lo == MIN_POSITION else label.get(src_lo, ""))

@@ -301,47 +301,51 @@ def choose_lots(
         lb.append(np.array([lo]))
         ub.append(np.array([hi]))
     A = sp.vstack(a_rows).tocsr()
-    constraints = LinearConstraint(A, np.concatenate(lb), np.concatenate(ub))
-    lower = np.zeros(m + 2 * k)
-    upper = np.concatenate([np.ones(m), np.full(2 * k, np.inf)])
-    # The linear relaxation first: it leaves at most one fractional name per row across names,
-    # so the integer program only has to branch on those few (the others are fixed).
-    relaxed = milp(c, constraints=constraints, bounds=Bounds(lower, upper))
-    integral = relaxed.x is not None and bool(np.all(np.abs(relaxed.x[:m] - np.round(relaxed.x[:m])) < 1e-9))
-    if integral:
-        res = relaxed  # the relaxation chose whole options already: nothing to branch on
-    elif relaxed.x is not None:
-        per_name = np.zeros(len(names_idx))
-        np.maximum.at(per_name, np.searchsorted(names_idx, var_rows), relaxed.x[:m])
-        settled = per_name[np.searchsorted(names_idx, var_rows)] >= 1 - 1e-9
-        lower[:m] = np.where(settled, np.round(relaxed.x[:m]), 0.0)
-        upper[:m] = np.where(settled, np.round(relaxed.x[:m]), 1.0)
-    if not integral:
-        res = milp(
-            c,
-            constraints=constraints,
-            integrality=np.concatenate([np.ones(m), np.zeros(2 * k)]),
-            bounds=Bounds(lower, upper),
-            # presolve off: the HiGHS bundled with scipy prints a debug line to the process's
-            # stdout when it post-solves some presolved integer solutions (it would corrupt
-            # `rotation optimize --format json`); with the relaxation's settled names fixed
-            # the program is small enough without it
-            options={"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False},
-        )
-    missed = res.x is None or float(res.x[m:].sum()) > 1e-12
-    if missed and relaxed.x is not None:  # fixing the settled names went too far: branch on all
-        res = milp(
-            c, constraints=constraints, integrality=np.concatenate([np.ones(m), np.zeros(2 * k)]),
-            bounds=Bounds(np.zeros(m + 2 * k), np.concatenate([np.ones(m), np.full(2 * k, np.inf)])),
-            options={"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False},
-        )
-    if res.x is None:
+    row_lo, row_hi = np.concatenate(lb), np.concatenate(ub)
+    free_bounds = Bounds(np.zeros(m + 2 * k), np.concatenate([np.ones(m), np.full(2 * k, np.inf)]))
+    integrality = np.concatenate([np.ones(m), np.zeros(2 * k)])
+    # presolve off in every integer program: the HiGHS bundled with scipy prints a debug line
+    # to the process's stdout when it post-solves some presolved integer solutions (it would
+    # corrupt `rotation optimize --format json`); the programs below are small without it.
+    options = {"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False}
+    # The linear relaxation first: at a vertex at most one name per row across names is
+    # fractional, so the integer program only branches on those few names, the others fixed.
+    relaxed = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), bounds=free_bounds)
+    x: np.ndarray | None = None
+    if relaxed.x is not None:
+        owner = np.searchsorted(names_idx, var_rows)
+        best_share = np.zeros(len(names_idx))
+        np.maximum.at(best_share, owner, relaxed.x[:m])
+        settled = best_share[owner] >= 1 - 1e-9
+        fixed_x = np.where(settled, np.round(relaxed.x[:m]), 0.0)
+        if settled.all():
+            x = relaxed.x
+        else:
+            open_cols = np.concatenate([~settled, np.ones(2 * k, dtype=bool)])
+            shift = A[:, : m] @ fixed_x
+            small = milp(
+                c[open_cols],
+                constraints=LinearConstraint(A[:, open_cols], row_lo - shift, row_hi - shift),
+                integrality=integrality[open_cols],
+                bounds=Bounds(free_bounds.lb[open_cols], free_bounds.ub[open_cols]),
+                options=options,
+            )
+            if small.x is not None:
+                x = np.zeros(m + 2 * k)
+                x[:m] = fixed_x
+                x[open_cols] = small.x
+    lp_miss = float(relaxed.x[m:].sum()) if relaxed.x is not None else 0.0
+    if x is None or float(x[m:].sum()) > lp_miss + 1e-9:  # fixing the settled names cost a bound: all
+        full = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), integrality=integrality, bounds=free_bounds, options=options)
+        if full.x is not None and (x is None or c @ full.x < c @ x - 1e-12):
+            x = full.x
+    if x is None:
         # Cannot happen while keeping every position is an option (it spends no cash); keep them.
         notes.append("The lot repair found no solution; positions left unchanged where a trade was in doubt.")
         for i in names_idx:
             choice[i] = before[i]
         return choice, notes, problems
-    chosen = res.x[:m] > 0.5
+    chosen = x[:m] > 0.5
     choice[var_rows[chosen]] = var_shares[chosen]
     return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost, table.index), problems
 
