@@ -175,6 +175,9 @@ class ProblemData:
     active_risk : bool
         Risk in the objective is the tracking variance against the benchmark (else the total
         variance).
+    exact_budget : bool
+        ``sum(w) + costs = invest`` exactly (the notebook API, where cash is not an asset);
+        else at most ``invest`` (the rotation).
     traded_both_ways : numpy.ndarray or None
         Names whose trade ``|w - w0|`` needs its own variable: those held today, or every name
         when shorts are allowed (None: every name). A long-only name not held today can only
@@ -196,6 +199,7 @@ class ProblemData:
     tracking_error: bool = False
     beta: bool = False
     active_risk: bool = False
+    exact_budget: bool = False
     traded_both_ways: np.ndarray | None = None
 
     @property
@@ -373,7 +377,7 @@ class CompiledProblem:
         # At most the money to invest, costs paid from it: the cash buffer holds after costs.
         # (An equality would let the solver park cash by inflating t above |w - w0| and paying
         # the fictitious cost whenever the objective dislikes full investment.)
-        self.budget = cp.sum(w) + cost <= P["invest"]
+        self.budget = cp.sum(w) + cost == P["invest"] if data.exact_budget else cp.sum(w) + cost <= P["invest"]
         self.rows = rows
         self.slack = slack
         if elastic:

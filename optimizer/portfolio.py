@@ -162,7 +162,8 @@ def optimize_portfolio(
     risk_aversion : float
         ``gamma`` in ``mu'w - gamma risk(w)``.
     budget : float
-        ``sum(w)``, costs included.
+        ``sum(w)`` plus the trading costs, exactly (keep costs at zero, or leave room with a
+        cash asset of your own, for a fully invested portfolio).
     lower, upper : float or pandas.Series
         Per-asset weight bounds.
     benchmark : pandas.Series, optional
@@ -234,6 +235,7 @@ def optimize_portfolio(
         tracking_error=tracking_error is not None,
         beta=beta is not None,
         active_risk=benchmark is not None and active_risk,
+        exact_budget=True,
         traded_both_ways=(w0 != 0) | (lo < 0),
     )
     names = data.sector_names
