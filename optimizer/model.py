@@ -4,7 +4,7 @@
 
     maximise    alpha'w - gamma risk(w) - (c't + k'y) / horizon
     subject to  t >= |w - w0|                                  (trade size per name)
-                y >= t^1.5                                     (market impact, if on)
+                y >= chords of t^1.5                           (market impact, if on)
                 sum(w) + c't + k'y <= invest                   (budget: costs are paid from cash,
                                                                  the cash buffer holds after them)
                 lower <= w <= upper                            (long-only, name cap, no-buy/sell,
@@ -68,10 +68,25 @@ PRECISE_SETTINGS: dict[str, object] = {
 }
 #: A bound that cannot bind (weights and sums are fractions of the portfolio).
 LOOSE = 10.0
-#: Impact is charged on (trade + shift)^1.5 - shift^1.5: at most 1.5 x sqrt(shift) x coefficient
-#: per unit traded more than the exact t^1.5 (under 0.02 bp for a 1e-6 trade), and it keeps the
-#: cones of untraded names off their apex.
-IMPACT_SHIFT = 1e-6
+#: Breakpoints of the chords of t^1.5 (t = weight traded): close together over the trades a
+#: portfolio makes (0.05%-8% of its value, each at most 2.5x the last: impact over-charged by
+#: at most 8% there), wider beyond.
+IMPACT_BREAKPOINTS = np.array([0.0, 5e-4, 1.25e-3, 3e-3, 7.5e-3, 0.015, 0.03, 0.06, 0.15, 0.4, 2.0])
+
+
+def impact_charge(trade: np.ndarray) -> np.ndarray:
+    """``t^1.5`` as the optimiser charges it (the maximum of its chords)."""
+    t = np.abs(np.asarray(trade, dtype=float))
+    result: np.ndarray = np.max([slope * t + icpt for slope, icpt in impact_chords()], axis=0)
+    return result
+
+
+def impact_chords() -> list[tuple[float, float]]:
+    """(slope, intercept) of each chord of ``t^1.5`` between consecutive breakpoints."""
+    x = IMPACT_BREAKPOINTS
+    f = x**1.5
+    slopes = np.diff(f) / np.diff(x)
+    return [(float(sl), float(f[i] - sl * x[i])) for i, sl in enumerate(slopes)]
 #: Clarabel's supernodal LDL (faer) instead of QDLDL: slower, but it solves to full accuracy
 #: some problems with market impact and holdings on which QDLDL stalls.
 FAER_SETTINGS: dict[str, object] = {"direct_solve_method": "faer"}
@@ -360,18 +375,12 @@ class CompiledProblem:
         cost: cp.Expression = P["cost_rate"] @ trade
         charged: cp.Expression = P["amortised_rate"] @ trade
         if data.impact:
-            # y >= t^1.5, equal at the optimum; the coefficient stays outside the cone (scaling)
+            # y >= t^1.5 through its chords: the piecewise-linear interpolation of a convex
+            # function is the maximum of its chord lines and lies above it, so costs are never
+            # under-charged (see IMPACT_BREAKPOINTS). Linear rows compile far faster than 2n
+            # small cones (us-all: 0.7 s against 8.7 s) and have no apex at t = 0 to stall on.
             impact = cp.Variable(n, nonneg=True, name="impact")
-            root = cp.Variable(n, nonneg=True, name="impact_root")  # <= sqrt(t + eps)
-            # y >= (t + eps)^1.5 - eps^1.5, i.e. t^1.5 shifted by IMPACT_SHIFT so that an untraded
-            # name (t = 0) does not sit at the apex of the cones, where interior-point methods
-            # stall; s^1.5 <= z  <=>  s^2 <= z r and r^2 <= s for some r >= 0 (two rotated cones)
-            shifted = trade + IMPACT_SHIFT
-            lifted = impact + IMPACT_SHIFT**1.5
-            definitions += [
-                cp.SOC(lifted + root, cp.vstack([2 * shifted, lifted - root]), axis=0),
-                cp.SOC(shifted + 1, cp.vstack([2 * root, shifted - 1]), axis=0),
-            ]
+            definitions += [impact >= slope * trade + icpt for slope, icpt in impact_chords()]
             cost = cost + P["impact_coef"] @ impact
             charged = charged + P["amortised_impact"] @ impact
         # At most the money to invest, costs paid from it: the cash buffer holds after costs.
