@@ -9,8 +9,14 @@ Pure computation on pandas/numpy (no UI). The API a notebook uses::
     result = opt.solve(settings.change(risk_aversion=5.0))   # re-solves in milliseconds
     result.weights, result.trades.trades, result.constraints
 
-Settings (``optimizer.constraints``, ``optimizer.costs``) import without cvxpy; the solver
-parts load on first use, so that commands that only read settings start fast.
+With your own expected returns and risk model (no Universe, no screen)::
+
+    from optimizer import optimize_portfolio
+    result = optimize_portfolio(mu, covariance=sigma, risk_aversion=1.0)
+
+See :mod:`optimizer.portfolio`. Settings (``optimizer.constraints``, ``optimizer.costs``)
+import without cvxpy; the solver parts load on first use, so that commands that only read
+settings start fast.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from optimizer.costs import CostSettings
 
 if TYPE_CHECKING:
     from optimizer.diagnose import Conflict
+    from optimizer.model import SolverSettings
+    from optimizer.portfolio import PortfolioInputError, PortfolioResult, optimize_portfolio
     from optimizer.rotation import (
         InfeasibleError,
         OptimizerError,
@@ -39,6 +47,10 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "Conflict": "optimizer.diagnose",
+    "SolverSettings": "optimizer.model",
+    "PortfolioInputError": "optimizer.portfolio",
+    "PortfolioResult": "optimizer.portfolio",
+    "optimize_portfolio": "optimizer.portfolio",
     "InfeasibleError": "optimizer.rotation",
     "OptimizerError": "optimizer.rotation",
     "RotationOptimizer": "optimizer.rotation",
@@ -60,9 +72,13 @@ __all__ = [
     "InfeasibleError",
     "Limit",
     "OptimizerError",
+    "PortfolioInputError",
+    "PortfolioResult",
     "Range",
     "RotationOptimizer",
     "RotationResult",
+    "SolverSettings",
     "load_constraints",
+    "optimize_portfolio",
     "settings_to_toml",
 ]

@@ -1,16 +1,21 @@
 """From the screener's composite score to an expected excess return (alpha).
 
-Grinold's rule of thumb, ``alpha = IC x volatility x z``:
+Grinold and Kahn's forecasting rule, ``alpha = IC x residual volatility x z``:
 
 * ``z`` is the composite's percentile rank among every company of the screened universe
   (mid-rank, so the best of n gets ``1 - 0.5/n``), mapped to a standard-normal score
   ``z = Phi^-1(percentile)`` and clipped to [-2.58, 2.58]: the names that pass a screen are
   usually the better ones, so they get positive alphas;
-* ``volatility`` is each name's annualised volatility from the risk model;
+* ``residual volatility`` is each name's annualised volatility *not explained by the
+  benchmark* (``sqrt(sigma^2 - beta^2 sigma_B^2)``, :func:`optimizer.risk.residual_volatility`):
+  alpha is a forecast of residual return, so it scales with residual risk, not with the
+  market risk every name shares;
 * ``IC`` (information coefficient) is the assumed correlation between the score and the
-  next year's return: 0.05 by default, a modest, typical value.
+  next year's residual return: 0.05 by default, a modest, typical value and an assumption
+  (``alpha_ic`` in the constraints file; a backtest can calibrate it).
 
-The median company gets zero alpha; the best names in volatile stocks get the most.
+The median company gets zero alpha; the best names with the most stock-specific risk get the
+most.
 Any user-supplied vector can be passed to the optimiser instead.
 """
 
@@ -33,7 +38,7 @@ def composite_to_alpha(
     composite : pandas.Series
         Composite scores of the names to price (missing: no view, zero alpha).
     volatility : pandas.Series
-        Annualised volatility, same index.
+        Annualised residual volatility, same index.
     ic : float
         Information coefficient.
     reference : pandas.Series, optional

@@ -34,6 +34,7 @@ from universes.toml_io import read_toml, toml_key, toml_value
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "constraints.toml"
 RISK_MODELS = ("factor", "dense")
+RISK_MODES = ("active", "total")
 
 
 class ConstraintError(UserError):
@@ -64,15 +65,25 @@ class ConstraintSettings:
     Attributes
     ----------
     risk_aversion : float
-        Weight of portfolio variance in the objective.
+        Weight of the risk term (tracking variance, or total variance) in the objective.
+    risk_mode : str
+        ``"active"``: risk is the tracking variance against the benchmark (the universe,
+        cap-weighted), the rotation's default; ``"total"``: the portfolio's own variance.
     cash_buffer : float
         Cash kept out of the market (budget: weights sum to ``1 - cash_buffer``).
     alpha_ic : float
-        Information coefficient of the composite -> alpha transform.
+        Information coefficient of the composite -> alpha transform (alpha = IC x residual
+        volatility x score).
+    buy_negative_alpha : bool
+        Allow buying names whose expected alpha is negative (as diversifiers); off by default:
+        such names may be held or sold only.
     risk_model : str
         ``"factor"`` (statistical factors) or ``"dense"`` (Ledoit-Wolf; up to 500 names).
     lookback_days : int
         Sessions of returns for the risk model.
+    beta_lookback_days : int
+        Sessions of returns behind each name's (Dimson) beta; the history the universe has
+        when shorter.
     max_candidates : int
         Keep the best N names that pass the screen (0: all of them).
     long_only : bool
@@ -106,10 +117,13 @@ class ConstraintSettings:
     """
 
     risk_aversion: float = 2.0
+    risk_mode: str = "active"
     cash_buffer: float = 0.02
     alpha_ic: float = 0.05
+    buy_negative_alpha: bool = False
     risk_model: str = "factor"
     lookback_days: int = 252
+    beta_lookback_days: int = 504
     max_candidates: int = 0
     long_only: bool = True
     max_weight: Limit = Limit(True, 0.05)
@@ -117,8 +131,8 @@ class ConstraintSettings:
     sectors: dict[str, Range] = field(default_factory=lambda: {"Utilities": Range(True, None, 0.05)})
     turnover: Limit = Limit(False, 1.0)
     adv: Limit = Limit(True, 0.10)
-    tracking_error: Limit = Limit(False, 0.10)
-    beta: Range = Range(False, 0.8, 1.2)
+    tracking_error: Limit = Limit(True, 0.08)
+    beta: Range = Range(True, 0.9, 1.1)
     no_buy: tuple[str, ...] = ()
     no_sell: tuple[str, ...] = ()
     max_names: Limit = Limit(False, 40)
@@ -173,6 +187,9 @@ def first_problem(s: ConstraintSettings) -> str | None:
         _fraction("cash_buffer", s.cash_buffer, 0.0, 0.99),
         _fraction("alpha_ic", s.alpha_ic, 0.0, 1.0),
         None if s.risk_model in RISK_MODELS else f"risk_model must be one of {', '.join(RISK_MODELS)} (got {s.risk_model!r})",
+        None if s.risk_mode in RISK_MODES else f"risk_mode must be one of {', '.join(RISK_MODES)} (got {s.risk_mode!r})",
+        None if isinstance(s.buy_negative_alpha, bool) else f"buy_negative_alpha must be true or false (got {s.buy_negative_alpha!r})",
+        None if isinstance(s.beta_lookback_days, int) and 60 <= s.beta_lookback_days <= 1260 else f"beta_lookback_days must be a whole number from 60 to 1260 (got {s.beta_lookback_days!r})",
         None if isinstance(s.lookback_days, int) and 40 <= s.lookback_days <= 756 else f"lookback_days must be a whole number from 40 to 756 (got {s.lookback_days!r})",
         None if isinstance(s.max_candidates, int) and s.max_candidates >= 0 else f"max_candidates must be a whole number, 0 or more (got {s.max_candidates!r})",
         _fraction("max_weight", s.max_weight.value, 1e-4, 1.0),
@@ -193,7 +210,17 @@ def first_problem(s: ConstraintSettings) -> str | None:
 
 
 # ----------------------------------------------------------------------------- TOML
-SCALARS = ("risk_aversion", "cash_buffer", "alpha_ic", "risk_model", "lookback_days", "max_candidates")
+SCALARS = (
+    "risk_aversion",
+    "risk_mode",
+    "cash_buffer",
+    "alpha_ic",
+    "buy_negative_alpha",
+    "risk_model",
+    "lookback_days",
+    "beta_lookback_days",
+    "max_candidates",
+)
 LIMITS = {"max_weight": "value", "turnover": "max", "adv": "max_fraction", "tracking_error": "max", "max_names": "value", "min_position": "value"}
 RANGES = ("manufacturing", "beta")
 LISTS = ("no_buy", "no_sell")

@@ -88,6 +88,16 @@ def arithmetic_checks(
                 + ". Remove it from no-sell or raise max weight.",
             )
         )
+    for sector, (lo, _hi) in sector_limits.items():
+        if lo is not None and invest + TOL < lo <= 1.0 + TOL:
+            name = "manufacturing:min" if sector == "Manufacturing" else f"sector:{sector}:min"
+            out.append(
+                Conflict(
+                    (name, "budget"),
+                    f"{sector} >= {pct(lo)} cannot hold with a {pct(1 - invest)} cash buffer: only {pct(invest)} is invested. "
+                    f"Lower the minimum to {pct(invest)} or the cash buffer to {pct(max(0.0, 1 - lo))}.",
+                )
+            )
     present = set(data.sectors.tolist())
     needed_names = 0
     for sector, (lo, _hi) in sector_limits.items():
@@ -134,11 +144,42 @@ def arithmetic_checks(
 SOURCE_LABELS = {
     "max_weight": "the name cap",
     "no_buy": "the no-buy list",
-    "hold_only": "hold-or-sell only (fails the screen or outside the universe)",
-    "no_sell": "the no-sell list",
-    "long_only": "long-only",
+    "hold_only": "what they hold today (they fail the screen or are outside the universe: hold or sell only)",
+    "negative_alpha": "what they hold today (negative expected alpha: hold or sell only)",
+    "no_sell": "what they hold today (the no-sell list)",
+    "long_only": "zero (long-only: no short positions)",
+    "max_names": "zero (left out by the max names limit)",
+    "min_position": "the minimum position",
+    "integer": "the max names / min position selection",
     "": "its bound",
 }
+#: Constraint names as a person reads them (for "also binding").
+CONSTRAINT_LABELS = {
+    "budget": "the budget (cash buffer)",
+    "max_weight": "the name cap",
+    "hold_only": "hold-or-sell only for names that fail the screen",
+    "negative_alpha": "no buying of names with negative alpha",
+    "no_buy": "the no-buy list",
+    "no_sell": "the no-sell list",
+    "long_only": "long-only",
+    "adv": "the daily-volume cap",
+    "turnover": "the turnover limit",
+    "tracking_error": "the tracking-error limit",
+    "beta:min": "the beta minimum",
+    "beta:max": "the beta maximum",
+    "manufacturing:min": "the manufacturing minimum",
+    "manufacturing:max": "the manufacturing maximum",
+    "max_names": "max names",
+    "min_position": "the minimum position",
+}
+
+
+def constraint_label(name: str) -> str:
+    """A constraint's name in words (``sector:Technology:max`` -> "the Technology maximum")."""
+    if name.startswith("sector:"):
+        _, sector, side = name.split(":")
+        return f"the {sector} {'minimum' if side == 'min' else 'maximum'}"
+    return CONSTRAINT_LABELS.get(name, name)
 
 
 def _names_and_amounts(idx: np.ndarray, tickers: list[str], amounts: np.ndarray, limit: int = 6) -> str:
@@ -157,7 +198,7 @@ def describe_shortfalls(
     """(constraint name, sentence) for every bound the elastic solution had to loosen."""
     out: list[tuple[str, str]] = []
     big = slacks.get
-    for row, kind in (("upper", "above"), ("lower", "below")):
+    for row, kind in (("upper", "rise above"), ("lower", "fall below")):
         slack = big(row)
         if slack is None:
             continue
@@ -165,7 +206,7 @@ def describe_shortfalls(
         for label in dict.fromkeys(src[slack > 1e-5]):
             idx = np.flatnonzero((slack > 1e-5) & (src == label))
             name = str(label or row)
-            out.append((name, f"{len(idx)} position(s) must stay {kind} {SOURCE_LABELS.get(str(label), 'their bound')}: {_names_and_amounts(idx, tickers, slack)}"))
+            out.append((name, f"{len(idx)} position(s) would have to {kind} {SOURCE_LABELS.get(str(label), 'their bound')}: {_names_and_amounts(idx, tickers, slack)}"))
     for row, verb, bound in (("sector_lo", "minimum", v.sector_lo), ("sector_hi", "maximum", v.sector_hi)):
         slack = big(row)
         if slack is None:
@@ -242,9 +283,20 @@ def elastic_diagnosis(
             continue
         for i in np.flatnonzero(np.abs(dual) > 1e-5):
             label = labels[i]
-            if label not in involved and label not in blocking and label != "long_only":
+            # a name kept at zero because it may not be bought says nothing about the conflict
+            at_zero = row == "upper" and label in ("hold_only", "negative_alpha", "no_buy", "integer", "max_names") and v.w0[i] <= 1e-12
+            if label not in involved and label not in blocking and label != "long_only" and not at_zero:
                 blocking.append(label)
     message = "These constraints cannot all hold: " + "; ".join(text for _, text in short)
     if blocking:
-        message += ". Also binding: " + ", ".join(blocking)
+        levels = {
+            "turnover": v.turnover_max, "tracking_error": v.te_max, "beta:min": v.beta_lo, "beta:max": v.beta_hi,
+            "manufacturing:min": v.mfg_lo, "manufacturing:max": v.mfg_hi,
+        }
+        shown = []
+        for name in blocking:
+            level = levels.get(name)
+            at = "" if level is None else (f" ({level:.3g})" if name.startswith("beta") else f" ({pct(level)})")
+            shown.append(constraint_label(name) + at)
+        message += ". Also binding: " + ", ".join(shown)
     return [Conflict(tuple(dict.fromkeys(involved + blocking)), message + ".")]

@@ -2,11 +2,13 @@
 
 ::
 
-    maximise    alpha'w - gamma (||L B'w||^2 + sum D w^2) - c't [- impact' t^1.5]
+    maximise    alpha'w - gamma risk(w) - (c't + k'y) / horizon
     subject to  t >= |w - w0|                                  (trade size per name)
-                sum(w) = invest                                (budget: 1 - cash buffer)
+                y >= chords of t^1.5                           (market impact, if on)
+                sum(w) + c't + k'y <= invest                   (budget: costs are paid from cash,
+                                                                 the cash buffer holds after them)
                 lower <= w <= upper                            (long-only, name cap, no-buy/sell,
-                                                                 integer stage)
+                                                                 negative alpha, integer stage)
                 sector_lo <= S w <= sector_hi                  (every sector present)
                 mfg_lo <= m'w <= mfg_hi                        (manufacturing flag)
                 sum(t) <= turnover_max                         (buys + sells)
@@ -14,12 +16,27 @@
                 ||[L (B'w - e_b); sqrt(D)(w - w_b); c0]|| <= te_max   (tracking error, if on)
                 beta_lo <= beta'w <= beta_hi                   (beta band, if on)
 
+``risk(w)`` is the tracking variance against the benchmark ``w_b`` (``active_risk``, the
+default of the rotation) or the total variance ``||L B'w||^2 + sum D w^2``. Costs are one-time:
+the objective spreads them over the holding horizon (``cost_weight`` = 1 / years), the budget
+pays them in full. The budget is an upper limit: a portfolio holds more cash than the buffer
+only when the objective prefers cash to every stock (total-risk mode with a high risk
+aversion); against a benchmark, cash is active risk and the budget is met.
+
 Every number a user can tweak is a ``cp.Parameter``, so a tweak re-solves the compiled problem
 (``is_dpp()`` holds; no re-canonicalisation). A switched-off constraint keeps its row with a
 bound that cannot bind. Only changing the candidate set, or switching on or off market impact
 (it turns the QP into a power-cone program), tracking error (a second-order cone the size of
-the candidate set) or the beta band (two dense rows), builds a new problem; tuning them once
-on only sets parameters.
+the candidate set), the beta band (two dense rows) or the risk mode builds a new problem;
+tuning them once on only sets parameters.
+
+Solving goes down a documented chain (:class:`SolverSettings`): Clarabel without iterative
+refinement, Clarabel with more refinement, Clarabel with the faer solver, then SCS. Only a clear answer counts (optimal,
+infeasible, unbounded), or an "almost solved" one whose point, checked directly, breaks no
+constraint by more than ``ACCEPT_VIOLATION`` (market impact's cones often stop Clarabel one
+step short of certifying its gap on a point that is feasible to 1e-12); variable values are
+cleared before every attempt, so a failed attempt can never hand back the weights of an
+earlier solve. The solution says which attempt answered.
 
 The same builder makes the *elastic* problem used to diagnose infeasibility: every bound gets a
 non-negative slack and the objective becomes the total slack (see :mod:`optimizer.diagnose`).
@@ -27,8 +44,9 @@ non-negative slack and the objective becomes the total slack (see :mod:`optimize
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import cvxpy as cp
@@ -39,11 +57,102 @@ import scipy.sparse as sp
 SOLVER = "CLARABEL"
 #: Clarabel without iterative refinement of each KKT solve: half the time at n = 2,000 and
 #: objectives within 1e-8 of the refined solve on the real snapshot (benchmarks/bench_optimizer.py).
-#: Anything short of a clear answer (optimal, infeasible, unbounded) is solved again with
-#: Clarabel's defaults.
 FAST_SETTINGS: dict[str, object] = {"iterative_refinement_enable": False}
+#: Clarabel with more iterative refinement than its default: problems with market impact
+#: (many trades near zero, where t^1.5 has no curvature) often stop one step short of its
+#: tolerances with the defaults ("almost solved") and solve cleanly with these.
+PRECISE_SETTINGS: dict[str, object] = {
+    "iterative_refinement_max_iter": 50,
+    "iterative_refinement_reltol": 1e-15,
+    "iterative_refinement_abstol": 1e-15,
+}
 #: A bound that cannot bind (weights and sums are fractions of the portfolio).
 LOOSE = 10.0
+#: Breakpoints of the chords of t^1.5 (t = weight traded): close together over the trades a
+#: portfolio makes (0.05%-8% of its value, each at most 2.5x the last: impact over-charged by
+#: at most 8% there), wider beyond.
+IMPACT_BREAKPOINTS = np.array([0.0, 5e-4, 1.25e-3, 3e-3, 7.5e-3, 0.015, 0.03, 0.06, 0.15, 0.4, 2.0])
+
+
+def impact_charge(trade: np.ndarray) -> np.ndarray:
+    """``t^1.5`` as the optimiser charges it (the maximum of its chords)."""
+    t = np.abs(np.asarray(trade, dtype=float))
+    result: np.ndarray = np.max([slope * t + icpt for slope, icpt in impact_chords()], axis=0)
+    return result
+
+
+def impact_chords() -> list[tuple[float, float]]:
+    """(slope, intercept) of each chord of ``t^1.5`` between consecutive breakpoints."""
+    x = IMPACT_BREAKPOINTS
+    f = x**1.5
+    slopes = np.diff(f) / np.diff(x)
+    return [(float(sl), float(f[i] - sl * x[i])) for i, sl in enumerate(slopes)]
+#: Clarabel's supernodal LDL (faer) instead of QDLDL: slower, but it solves to full accuracy
+#: some problems with market impact and holdings on which QDLDL stalls.
+FAER_SETTINGS: dict[str, object] = {"direct_solve_method": "faer"}
+#: Statuses that answer the question; anything else sends the problem to the next solver.
+CLEAR_STATUSES = ("optimal", "infeasible", "unbounded")
+#: An "almost solved" answer (Clarabel met its reduced tolerances) counts when every
+#: constraint, checked directly on the returned point, holds to this.
+ACCEPT_VIOLATION = 1e-7
+
+
+@functools.cache
+def _installed_solvers() -> frozenset[str]:
+    return frozenset(cp.installed_solvers())
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Which solvers to try, in order, and how precisely.
+
+    The chain is: Clarabel without iterative refinement (``fast_first``), Clarabel with more
+    iterative refinement than its defaults (``PRECISE_SETTINGS``), Clarabel with the faer
+    linear solver, then each of ``fallbacks`` that is installed (SCS ships with cvxpy and
+    handles every cone the rotation uses). The first optimal answer wins. When Clarabel only
+    comes close ("almost solved") on every attempt, the first such point whose constraints,
+    checked directly, hold to ``ACCEPT_VIOLATION`` is the answer; when none comes, the solve
+    fails (the rotation then raises :class:`optimizer.OptimizerError`).
+
+    Attributes
+    ----------
+    tolerance : float or None
+        Feasibility and duality-gap tolerance for every solver (None: each solver's default,
+        1e-8 for Clarabel).
+    max_iter : int or None
+        Iteration limit for Clarabel (None: its default).
+    fast_first : bool
+        Try Clarabel without iterative refinement first.
+    fallbacks : tuple of str
+        Further cvxpy solver names, tried in order after Clarabel.
+    """
+
+    tolerance: float | None = None
+    max_iter: int | None = None
+    fast_first: bool = True
+    fallbacks: tuple[str, ...] = ("SCS",)
+
+    def attempts(self) -> list[tuple[str, str, dict[str, object]]]:
+        """``(label, cvxpy solver name, options)`` in the order they are tried."""
+        clarabel: dict[str, object] = {}
+        if self.tolerance is not None:
+            clarabel |= {"tol_gap_abs": self.tolerance, "tol_gap_rel": self.tolerance, "tol_feas": self.tolerance}
+        if self.max_iter is not None:
+            clarabel["max_iter"] = self.max_iter
+        out: list[tuple[str, str, dict[str, object]]] = []
+        if self.fast_first:
+            out.append(("CLARABEL (fast)", SOLVER, {**FAST_SETTINGS, **clarabel}))
+        out.append((SOLVER, SOLVER, {**PRECISE_SETTINGS, **clarabel}))
+        out.append(("CLARABEL (faer)", SOLVER, {**PRECISE_SETTINGS, **FAER_SETTINGS, **clarabel}))
+        installed = _installed_solvers()
+        for name in self.fallbacks:
+            if name.upper() in installed:
+                options: dict[str, object] = {}
+                if name.upper() == "SCS":
+                    eps = self.tolerance if self.tolerance is not None else 1e-8
+                    options = {"eps_abs": eps, "eps_rel": eps, "max_iters": 50_000}
+                out.append((name.upper(), name.upper(), options))
+        return out
 
 
 @dataclass(frozen=True)
@@ -78,6 +187,12 @@ class ProblemData:
         Whether the tracking-error cone is in the problem.
     beta : bool
         Whether the beta band is in the problem.
+    active_risk : bool
+        Risk in the objective is the tracking variance against the benchmark (else the total
+        variance).
+    exact_budget : bool
+        ``sum(w) + costs = invest`` exactly (the notebook API, where cash is not an asset);
+        else at most ``invest`` (the rotation).
     traded_both_ways : numpy.ndarray or None
         Names whose trade ``|w - w0|`` needs its own variable: those held today, or every name
         when shorts are allowed (None: every name). A long-only name not held today can only
@@ -98,6 +213,8 @@ class ProblemData:
     impact: bool = False
     tracking_error: bool = False
     beta: bool = False
+    active_risk: bool = False
+    exact_budget: bool = False
     traded_both_ways: np.ndarray | None = None
 
     @property
@@ -111,7 +228,12 @@ class ProblemData:
 
 @dataclass
 class ParameterValues:
-    """Values of every tunable parameter (fractions of portfolio value unless stated)."""
+    """Values of every tunable parameter (fractions of portfolio value unless stated).
+
+    ``cost_rate`` and ``impact_coef`` are the full one-time costs per unit traded (they are
+    paid from the budget); ``cost_weight`` is the share of them the objective charges
+    (1 / holding horizon in years).
+    """
 
     alpha: np.ndarray
     w0: np.ndarray
@@ -130,6 +252,7 @@ class ParameterValues:
     te_max: float
     beta_lo: float
     beta_hi: float
+    cost_weight: float = 1.0
 
 
 @dataclass
@@ -143,10 +266,11 @@ class RawSolution:
     slacks: dict[str, np.ndarray] = field(default_factory=dict)
     solve_ms: float = 0.0
     solver: str = SOLVER
+    tried: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.status in ("optimal", "optimal_inaccurate") and self.weights is not None
+        return self.status == "optimal" and self.weights is not None and self.objective is not None
 
 
 
@@ -171,7 +295,9 @@ class CompiledProblem:
             "w0": cp.Parameter(n, name="w0"),
             "gamma": cp.Parameter(nonneg=True, name="gamma"),
             "cost_rate": cp.Parameter(n, nonneg=True, name="cost_rate"),
+            "amortised_rate": cp.Parameter(n, nonneg=True, name="amortised_rate"),
             "impact_coef": cp.Parameter(n, nonneg=True, name="impact_coef"),
+            "amortised_impact": cp.Parameter(n, nonneg=True, name="amortised_impact"),
             "invest": cp.Parameter(name="invest"),
             "lower": cp.Parameter(n, name="lower"),
             "upper": cp.Parameter(n, name="upper"),
@@ -246,17 +372,35 @@ class CompiledProblem:
         if data.beta:
             rows["beta_lo"] = data.betas @ w >= P["beta_lo"] - loosen("beta_lo", None)
             rows["beta_hi"] = data.betas @ w <= P["beta_hi"] + loosen("beta_hi", None)
-        self.budget = cp.sum(w) == P["invest"]
+        cost: cp.Expression = P["cost_rate"] @ trade
+        charged: cp.Expression = P["amortised_rate"] @ trade
+        if data.impact:
+            # y >= t^1.5 through its chords: the piecewise-linear interpolation of a convex
+            # function is the maximum of its chord lines and lies above it, so costs are never
+            # under-charged (see IMPACT_BREAKPOINTS). Linear rows compile far faster than 2n
+            # small cones (us-all: 0.7 s against 8.7 s) and have no apex at t = 0 to stall on.
+            impact = cp.Variable(n, nonneg=True, name="impact")
+            definitions += [impact >= slope * trade + icpt for slope, icpt in impact_chords()]
+            cost = cost + P["impact_coef"] @ impact
+            charged = charged + P["amortised_impact"] @ impact
+        # At most the money to invest, costs paid from it: the cash buffer holds after costs.
+        # (An equality would let the solver park cash by inflating t above |w - w0| and paying
+        # the fictitious cost whenever the objective dislikes full investment.)
+        self.budget = cp.sum(w) + cost == P["invest"] if data.exact_budget else cp.sum(w) + cost <= P["invest"]
         self.rows = rows
         self.slack = slack
         if elastic:
             objective: cp.Minimize | cp.Maximize = cp.Minimize(sum(cp.sum(v) for v in slack.values()))
         else:
-            variance = cp.sum_squares(L @ (B.T @ w)) + cp.sum(cp.multiply(data.idio_sd**2, cp.square(w)))
-            gain = P["alpha"] @ w - P["gamma"] * variance - P["cost_rate"] @ trade
-            if data.impact:
-                gain = gain - P["impact_coef"] @ cp.power(trade, 1.5)
-            objective = cp.Maximize(gain)
+            if data.active_risk:
+                risk = (
+                    cp.sum_squares(L @ (B.T @ w) - L @ data.bench_exposure)
+                    + cp.sum_squares(cp.multiply(data.idio_sd, w - data.bench_weight))
+                    + max(data.bench_idio_const, 0.0)
+                )
+            else:
+                risk = cp.sum_squares(L @ (B.T @ w)) + cp.sum_squares(cp.multiply(data.idio_sd, w))
+            objective = cp.Maximize(P["alpha"] @ w - P["gamma"] * risk - charged)
         self.problem = cp.Problem(objective, [self.budget, *definitions, *rows.values()])
 
     def is_dpp(self) -> bool:
@@ -266,30 +410,90 @@ class CompiledProblem:
     def set_values(self, v: ParameterValues) -> None:
         """Load parameter values (no solve)."""
         for name, param in self.params.items():
-            param.value = np.asarray(getattr(v, name), dtype=float) if param.ndim else float(getattr(v, name))
+            if name.startswith("amortised_"):
+                full = v.cost_rate if name == "amortised_rate" else v.impact_coef
+                param.value = np.asarray(full, dtype=float) * float(v.cost_weight)
+            else:
+                param.value = np.asarray(getattr(v, name), dtype=float) if param.ndim else float(getattr(v, name))
 
-    def solve(self, v: ParameterValues) -> RawSolution:
-        """Set the parameters and solve.
+    def _violation(self) -> float:
+        """Largest violation of any constraint at the current variable values (inf if none)."""
+        try:
+            return max(float(np.max(c.violation())) for c in self.problem.constraints)
+        except (ValueError, TypeError):
+            return float("inf")
+
+    def solve(self, v: ParameterValues, solver: SolverSettings | None = None) -> RawSolution:
+        """Set the parameters and solve down the solver chain.
+
+        Parameters
+        ----------
+        v : ParameterValues
+        solver : SolverSettings, optional
+            Chain and tolerances (default: :class:`SolverSettings`).
 
         Returns
         -------
         RawSolution
-            Weights, objective, each row's dual (and slack, when elastic) and the solve time.
+            Weights, objective, each row's dual (and slack, when elastic), the solve time and
+            the attempt that answered. Status ``"solver_error"`` (no weights) when no attempt
+            gave a clear answer; never the values of an earlier solve.
         """
         self.set_values(v)
         start = time.perf_counter()
-        try:
-            with contextlib.suppress(cp.error.SolverError):
-                self.problem.solve(solver=SOLVER, **FAST_SETTINGS)
-            if self.problem.status not in ("optimal", "infeasible", "unbounded"):
-                self.problem.solve(solver=SOLVER)
-        except cp.error.SolverError:
-            return RawSolution("solver_error", None, None, solve_ms=(time.perf_counter() - start) * 1000)
+        tried: list[str] = []
+        status = "solver_error"
+        almost: RawSolution | None = None
+        for label, name, options in (solver or SolverSettings()).attempts():
+            if almost is not None and name != SOLVER:
+                break  # a verified almost-solved Clarabel point beats a slower, looser solver
+            tried.append(label)
+            for var in self.problem.variables():
+                var.value = None
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # an inaccurate answer is judged below, not printed
+                    # Only the first attempt lets cvxpy update the previous Clarabel solver in
+                    # place (it keeps the factorisation's structure: faster); that path now and
+                    # then fails or stalls after a bound change, so every retry starts afresh.
+                    self.problem.solve(solver=name, warm_start=len(tried) == 1, **options)
+            except (cp.error.SolverError, ValueError, ArithmeticError):
+                continue
+            status = str(self.problem.status)
+            if status in CLEAR_STATUSES:
+                if status == "optimal":
+                    found = self._capture(label, start, tried)
+                    if found is not None:
+                        return found
+                    status = "solver_error"
+                    continue
+                break
+            if status == "optimal_inaccurate" and almost is None and self._violation() <= ACCEPT_VIOLATION:
+                almost = self._capture(f"{label}, almost solved", start, tried)
+            status = "solver_error"
+        if almost is not None:
+            almost.solve_ms = (time.perf_counter() - start) * 1000
+            almost.tried = tuple(tried)
+            return almost
         elapsed = (time.perf_counter() - start) * 1000
-        status = str(self.problem.status)
-        if status not in ("optimal", "optimal_inaccurate") or self.w.value is None:
-            return RawSolution(status, None, None, solve_ms=elapsed)
+        return RawSolution(status, None, None, solve_ms=elapsed, solver=tried[-1] if status in CLEAR_STATUSES else "", tried=tuple(tried))
+
+    def _capture(self, label: str, start: float, tried: list[str]) -> RawSolution | None:
+        """The current point as a solution (None when the solver left no usable values)."""
+        value = self.problem.value
+        if self.w.value is None or value is None or not np.isfinite(float(value)):
+            return None
         duals = {name: np.atleast_1d(np.asarray(c.dual_value, dtype=float)) for name, c in self.rows.items()}
         duals["budget"] = np.atleast_1d(np.asarray(self.budget.dual_value, dtype=float))
         slacks = {name: np.atleast_1d(np.asarray(var.value, dtype=float)) for name, var in self.slack.items()}
-        return RawSolution(status, np.asarray(self.w.value, dtype=float).copy(), float(self.problem.value), duals, slacks, elapsed)
+        elapsed = (time.perf_counter() - start) * 1000
+        return RawSolution("optimal", np.asarray(self.w.value, dtype=float).copy(), float(value), duals, slacks, elapsed, label, tuple(tried))
+
+
+def objective_gradient(data: ProblemData, v: ParameterValues, w: np.ndarray) -> np.ndarray:
+    """Gradient of ``alpha'w - gamma risk(w)`` at ``w`` (costs left out: they sit on the trades)."""
+    x = w - data.bench_weight if data.active_risk else w
+    L, B = data.factor_sqrt, data.exposures
+    sigma_x = B @ (L.T @ (L @ (B.T @ x))) + data.idio_sd**2 * x
+    result: np.ndarray = np.asarray(v.alpha, dtype=float) - 2 * v.gamma * sigma_x
+    return result

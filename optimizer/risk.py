@@ -188,3 +188,82 @@ def ledoit_wolf(adj_close: pd.DataFrame, sectors: pd.Series) -> RiskModel:
     cov = (intensity * mu * np.eye(n) + (1 - intensity) * sample) * TRADING_DAYS
     chol = np.linalg.cholesky(cov + 1e-12 * np.eye(n))
     return RiskModel(tickers, chol, np.eye(n), np.zeros(n), "dense")
+
+
+#: Fewer daily returns than this and a name's beta is shrunk towards 1 in proportion.
+MIN_BETA_SESSIONS = 120
+
+
+def benchmark_returns(adj_close: pd.DataFrame, weights: pd.Series) -> pd.Series:
+    """Daily simple returns of a fixed-weight benchmark.
+
+    Each day's return is the weighted mean return of the names that have one that day (the
+    weights renormalised over them), so listings and gaps do not drag the benchmark to zero.
+    """
+    r = adj_close.pct_change(fill_method=None).iloc[1:]
+    w = weights.reindex(r.columns).fillna(0.0).to_numpy(float)
+    values = r.to_numpy(float)
+    have = np.isfinite(values)
+    total = (have * w).sum(axis=1)
+    ret = np.where(total > 0, np.nansum(np.where(have, values, 0.0) * w, axis=1) / np.where(total > 0, total, 1.0), np.nan)
+    return pd.Series(ret, index=r.index)
+
+
+def dimson_betas(adj_close: pd.DataFrame, benchmark: pd.Series, lookback: int) -> pd.Series:
+    """Dimson (1979) betas from daily returns over the last ``lookback`` sessions.
+
+    Small caps trade less often than their benchmark, so a plain daily regression understates
+    their beta; Dimson's correction regresses each name's return on the benchmark's return
+    the day before, the same day and the day after, and sums the three slopes. Returns are
+    winsorised at +/-50% (unadjusted splits). A name with fewer than ``MIN_BETA_SESSIONS``
+    returns is shrunk towards 1 in proportion to the days it lacks (none: beta 1).
+
+    Parameters
+    ----------
+    adj_close : pandas.DataFrame
+        Sessions x tickers.
+    benchmark : pandas.Series
+        Daily benchmark returns (same sessions, one fewer row: see :func:`benchmark_returns`).
+    lookback : int
+        Sessions used (all there are when fewer).
+
+    Returns
+    -------
+    pandas.Series
+        Beta per ticker.
+    """
+    r = adj_close.pct_change(fill_method=None).iloc[1:].iloc[-lookback:].clip(-0.5, 0.5)
+    m = benchmark.reindex(r.index).to_numpy(float)
+    lagged = np.column_stack([np.roll(m, 1), m, np.roll(m, -1)])[1:-1]
+    values = r.to_numpy(float)[1:-1]
+    usable = np.isfinite(lagged).all(axis=1)
+    lagged, values = lagged[usable], values[usable]
+    betas = np.ones(values.shape[1])
+    complete = np.isfinite(values).all(axis=0)
+    x = np.column_stack([np.ones(len(lagged)), lagged])
+    if complete.any():
+        coef, *_ = np.linalg.lstsq(x, values[:, complete], rcond=None)
+        betas[complete] = coef[1:].sum(axis=0)
+    for j in np.flatnonzero(~complete):
+        rows = np.isfinite(values[:, j])
+        count = int(rows.sum())
+        if count < 20:
+            continue
+        coef, *_ = np.linalg.lstsq(x[rows], values[rows, j], rcond=None)
+        share = min(1.0, count / MIN_BETA_SESSIONS)
+        betas[j] = share * coef[1:].sum() + (1 - share)
+    return pd.Series(betas, index=r.columns)
+
+
+def residual_volatility(model: RiskModel, benchmark: np.ndarray) -> pd.Series:
+    """Each name's volatility not explained by the benchmark, ``sqrt(sigma^2 - beta^2 sigma_B^2)``.
+
+    ``benchmark`` is a weight vector aligned with the model's tickers; beta is the model's own
+    (so the difference is a variance, never negative).
+    """
+    b = model.exposures
+    fb = b.T @ benchmark
+    bench_var = float(fb @ model.factor_cov @ fb + np.sum(model.idio_var * benchmark**2))
+    total = np.einsum("ik,kl,il->i", b, model.factor_cov, b) + model.idio_var
+    beta = model.betas(benchmark)
+    return pd.Series(np.sqrt(np.clip(total - beta**2 * bench_var, 0.0, None)), index=model.tickers)

@@ -30,18 +30,29 @@ import pandas as pd
 from optimizer.alpha import composite_to_alpha
 from optimizer.constraints import ConstraintSettings
 from optimizer.costs import impact_coefficient, linear_cost_rate, trade_cost
-from optimizer.diagnose import Conflict, arithmetic_checks, elastic_diagnosis
-from optimizer.integer import IntegerReport, relax_and_fix
+from optimizer.diagnose import Conflict, arithmetic_checks, constraint_label, elastic_diagnosis
+from optimizer.integer import MAX_NAMES, MIN_POSITION, IntegerReport, relax_and_fix
 from optimizer.model import (
     LOOSE,
-    SOLVER,
     CompiledProblem,
     ParameterValues,
     ProblemData,
     RawSolution,
+    SolverSettings,
+    impact_charge,
+    objective_gradient,
 )
-from optimizer.risk import TRADING_DAYS, RiskModel, estimate_factor_model, ledoit_wolf
-from optimizer.trades import TradeList, build_trades
+from optimizer.risk import (
+    TRADING_DAYS,
+    RiskModel,
+    benchmark_returns,
+    dimson_betas,
+    estimate_factor_model,
+    ledoit_wolf,
+    residual_volatility,
+)
+from optimizer.styles import exposures, raw_styles, standardise
+from optimizer.trades import TradeBounds, TradeList, build_trades
 from universes.errors import UserError
 
 if TYPE_CHECKING:
@@ -53,6 +64,21 @@ DEFAULT_CAPITAL = 1_000_000.0
 MAX_DENSE_NAMES = 600
 FULL_FRAME_NAMES = 3000
 BINDING_TOL = 1e-6
+#: A target weight below this is no position (interior-point solvers leave ~1e-9 on names
+#: they do not hold).
+HELD = 1e-6
+#: Reported target weights below this are the solver's rounding, shown as exactly zero (the
+#: statistics use the solver's own numbers).
+DUST = HELD
+#: Why some constraints show no shadow price.
+NO_PRICE = {
+    "long_only": "a switch, not a level: there is no point to loosen it by",
+    "no_buy": "a list of names, not a level",
+    "no_sell": "a list of names, not a level",
+    "max_names": "an integer limit has no dual; the gap to the continuous relaxation is reported instead",
+    "min_position": "an integer limit has no dual; the gap to the continuous relaxation is reported instead",
+    "negative_alpha": "a switch, not a level",
+}
 
 
 def _first(duals: dict[str, np.ndarray], row: str) -> float | None:
@@ -75,29 +101,48 @@ class InfeasibleError(OptimizerError):
 
 @dataclass(frozen=True)
 class RotationResult:
-    """One solved rotation.
+    """One solved rotation: the targets, and the trade list as sent next to them.
+
+    Weights are fractions of the portfolio's value before trading.
 
     Attributes
     ----------
     status : str
+        ``"optimal"`` (a result exists only for a clear answer of the solver).
     objective : float
-        alpha - risk_aversion x variance - costs (annual, fraction of portfolio value).
+        alpha - risk_aversion x risk - costs / holding years (annual, fraction of portfolio
+        value).
     solve_ms : float
         Time in the solver for this result (all re-solves of the integer stage included).
     solver : str
+        The solver attempt that answered (``"CLARABEL (fast)"``, ``"CLARABEL"``, ``"SCS"``).
     weights : pandas.DataFrame
-        Per candidate: ``name``, ``sector``, ``manufacturing``, ``weight_before``,
-        ``weight_after``, ``alpha``, ``composite``, ``price``, ``buyable``, ``binding``.
+        Per candidate: ``name``, ``sector``, ``manufacturing``, ``price``, ``weight_before``,
+        ``weight_after`` (target), ``weight_sent`` (after the trades as sent),
+        ``shares_before``, ``shares_after``, ``alpha``, ``beta``, ``residual_vol``,
+        ``composite``, ``buyable``, ``binding`` (the constraint behind the target, or why
+        the name is out: "dropped by the max names limit", "negative expected alpha", ...).
     sectors : pandas.DataFrame
-        ``sector``, ``before``, ``after``, ``min``, ``max``.
+        ``sector``, ``before``, ``after`` (target), ``sent``, ``min``, ``max``.
     manufacturing : dict
-        ``before``, ``after``, ``min``, ``max`` of the manufacturing share.
+        ``before``, ``after``, ``sent``, ``min``, ``max`` of the manufacturing share.
     constraints : pandas.DataFrame
-        ``name``, ``setting``, ``enabled``, ``binding``, ``shadow_price`` (objective gained per
-        percentage point of loosening), ``level`` (where the portfolio sits).
+        ``name``, ``label`` (the name in words: "Name cap", "Technology maximum"),
+        ``setting``, ``enabled``, ``binding``, ``shadow_price`` (objective gained per
+        percentage point of loosening; None where a dual has no user meaning),
+        ``shadow_price_note`` (why there is none), ``level`` (target), ``level_sent``.
     stats : dict
-        ``expected_alpha``, ``volatility``, ``tracking_error``, ``beta``, ``turnover``,
-        ``linear_cost``, ``names``, ``portfolio_value``.
+        Targets: ``expected_alpha``, ``volatility``, ``tracking_error``, ``beta``,
+        ``turnover``, ``linear_cost``, ``costs`` (one-time, linear + impact as the budget
+        charges it: impact by chords of t^1.5, up to 8% above the per-trade estimates),
+        ``costs_per_year`` (amortised over ``holding_years``), ``names``, ``invested``,
+        ``negative_alpha_weight``, ``portfolio_value``; as sent: ``names_sent``,
+        ``invested_sent``, ``expected_alpha_sent``, ``beta_sent``, ``tracking_error_sent``,
+        ``turnover_sent``, ``cash_sent`` (cash after trades and costs, fraction).
+    styles : pandas.DataFrame
+        ``style`` (size, value, momentum, quality, leverage) and the exposures ``before``,
+        ``after`` (target), ``sent``, ``benchmark`` in cross-sectional standard deviations
+        (see :mod:`optimizer.styles`).
     trades : TradeList
     integer : IntegerReport or None
     settings : ConstraintSettings
@@ -117,11 +162,15 @@ class RotationResult:
     integer: IntegerReport | None
     settings: ConstraintSettings
     notes: tuple[str, ...] = field(default=())
+    styles: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def positions(self) -> pd.DataFrame:
-        """The rows of :attr:`weights` held before or after, largest target weight first."""
+        """Rows held before, in the target or after the trades as sent, largest target first.
+
+        Names the solver leaves at a few parts per billion (no position) are not rows.
+        """
         w = self.weights
-        held = (w["weight_after"].abs() > 1e-9) | (w["weight_before"].abs() > 1e-9)
+        held = (w["weight_after"].abs() > HELD) | (w["weight_before"].abs() > 0) | (w["weight_sent"].abs() > 0)
         return w[held].sort_values("weight_after", ascending=False)
 
 
@@ -131,7 +180,7 @@ class _Frame:
 
     data: ProblemData
     tickers: pd.Index
-    info: pd.DataFrame  # per candidate: name, sector, manufacturing, price, adv_usd, composite, buyable, in_universe
+    info: pd.DataFrame  # per candidate: name, sector, manufacturing, price, adv_usd, composite, buyable, in_universe, ...
     risk: RiskModel  # over the candidates
     daily_vol: np.ndarray
     w0: np.ndarray  # today's weights of the candidates
@@ -166,6 +215,8 @@ class RotationOptimizer:
         new cash added to them.
     alpha : pandas.Series, optional
         Expected excess returns to use instead of the composite transform.
+    solver : SolverSettings, optional
+        Solver chain and tolerances (default: Clarabel, then SCS).
     """
 
     def __init__(
@@ -175,6 +226,7 @@ class RotationOptimizer:
         holdings: Holdings | None = None,
         capital: float | None = None,
         alpha: pd.Series | None = None,
+        solver: SolverSettings | None = None,
     ) -> None:
         from universes import open_dataset
         from universes.holdings import Holdings
@@ -190,6 +242,7 @@ class RotationOptimizer:
             holdings = Holdings(holdings.shares, holdings.cash + capital, holdings.untradeable, holdings.cost_basis, holdings.source, holdings.warnings)
         self.holdings = holdings
         self.user_alpha = alpha
+        self.solver = solver or SolverSettings()
         dataset = open_dataset(universe.dataset)
         everyone, _ = market_frame(universe.dataset, universe.as_of)
         held = holdings.shares.index
@@ -206,6 +259,8 @@ class RotationOptimizer:
         cap = universe.companies["market_cap"]
         self.benchmark = (cap / cap.sum()).reindex(self.model_tickers).fillna(0.0)
         self._risk: dict[tuple[str, int], RiskModel] = {}
+        self._betas: dict[int, pd.Series] = {}
+        self._styles: pd.DataFrame | None = None
         self._frames: OrderedDict[tuple[Any, ...], _Frame] = OrderedDict()
         self._candidates: dict[int, pd.Index] = {}
         self._screen_version = 0
@@ -223,6 +278,7 @@ class RotationOptimizer:
         self.screen = screen
         self._screen_version += 1
         self._candidates.clear()
+        self._styles = None
 
     # ------------------------------------------------------------------ structure
     def risk_model(self, kind: str, lookback: int) -> RiskModel:
@@ -241,6 +297,23 @@ class RotationOptimizer:
             else:
                 self._risk[key] = estimate_factor_model(prices, sectors)
         return self._risk[key]
+
+    def betas(self, lookback: int) -> pd.Series:
+        """Dimson betas of the universe's and the held names to the benchmark (cached)."""
+        if lookback not in self._betas:
+            prices = self.prices.frame("adj_close").iloc[-(lookback + 2):]
+            bench = benchmark_returns(prices, self.benchmark)
+            self._betas[lookback] = dimson_betas(prices, bench, lookback).reindex(self.model_tickers).fillna(1.0)
+        return self._betas[lookback]
+
+    def style_scores(self) -> pd.DataFrame:
+        """Standardised style scores of every name (see :mod:`optimizer.styles`)."""
+        if self._styles is None:
+            table = self.screen.table.reindex(self.model_tickers)
+            table["market_cap"] = self.market["market_cap"].reindex(self.model_tickers)
+            raw = raw_styles(table, self.prices.frame("adj_close"))
+            self._styles = standardise(raw, self.benchmark)
+        return self._styles
 
     def candidates(self, max_candidates: int) -> pd.Index:
         """Names the problem is compiled over: every name of a small universe (see the module
@@ -286,14 +359,17 @@ class RotationOptimizer:
     def _structure(self, s: ConstraintSettings) -> _Frame:
         """The frame (data and compiled problem) for the candidates and structural settings."""
         tickers = self.candidates(s.max_candidates)
-        key = (tuple(tickers), s.risk_model, s.lookback_days, s.costs.impact, s.tracking_error.enabled, s.beta.enabled, s.long_only)
+        key = (
+            tuple(tickers), s.risk_model, s.lookback_days, s.beta_lookback_days, s.risk_mode,
+            s.costs.impact, s.tracking_error.enabled, s.beta.enabled, s.long_only,
+        )
         if key in self._frames:
             self._frames.move_to_end(key)
             return self._frames[key]
         full = self.risk_model(s.risk_model, s.lookback_days)
         risk = full.subset(tickers)
         bench = self.benchmark.to_numpy()
-        betas = pd.Series(full.betas(bench), index=full.tickers).reindex(tickers).to_numpy()
+        betas = self.betas(s.beta_lookback_days).reindex(tickers).to_numpy(float)
         bench_c = self.benchmark.reindex(tickers).to_numpy()
         others = ~full.tickers.isin(tickers)
         bench_idio = float(np.sum(full.idio_var[others] * bench[others] ** 2))
@@ -312,6 +388,8 @@ class RotationOptimizer:
                 "quality": np.nan,
                 "in_universe": tickers.isin(self.universe.tickers),
                 "buyable": False,
+                "beta": betas,
+                "residual_vol": residual_volatility(full, bench).reindex(tickers).to_numpy(float),
             },
             index=tickers,
         )
@@ -329,6 +407,7 @@ class RotationOptimizer:
             impact=s.costs.impact,
             tracking_error=s.tracking_error.enabled,
             beta=s.beta.enabled,
+            active_risk=s.risk_mode == "active",
             traded_both_ways=(w0 != 0) | (not s.long_only),
         )
         frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS), w0)
@@ -339,11 +418,11 @@ class RotationOptimizer:
 
     # ------------------------------------------------------------------ parameters
     def alpha(self, frame: _Frame, s: ConstraintSettings) -> np.ndarray:
+        """Expected alpha per candidate: the user's, or IC x residual volatility x score."""
         if self.user_alpha is not None:
             return self.user_alpha.reindex(frame.tickers).fillna(0.0).to_numpy(float)
         if s.alpha_ic not in frame.alphas:
-            vol = frame.risk.volatility()
-            a = composite_to_alpha(frame.info["composite"], vol, s.alpha_ic, reference=self.screen.table["composite"])
+            a = composite_to_alpha(frame.info["composite"], frame.info["residual_vol"], s.alpha_ic, reference=self.screen.table["composite"])
             frame.alphas[s.alpha_ic] = a.where(frame.info["in_universe"], 0.0).to_numpy(float)
         return frame.alphas[s.alpha_ic]
 
@@ -364,6 +443,7 @@ class RotationOptimizer:
         info = frame.info
         n = len(frame.tickers)
         w0 = frame.w0
+        alpha = self.alpha(frame, s)
         cap = s.max_weight.value if s.max_weight.enabled else LOOSE
         lower = np.full(n, 0.0 if s.long_only else -cap)
         lower_src = np.full(n, "long_only" if s.long_only else "", dtype=object)
@@ -375,7 +455,8 @@ class RotationOptimizer:
         lower_src[raise_lower] = "no_sell"
         hold_only = ~info["buyable"].to_numpy(bool)
         no_buy = frame.tickers.isin(s.no_buy)
-        for mask, label in ((no_buy, "no_buy"), (hold_only & ~no_buy, "hold_only")):
+        negative = (alpha < 0) & (not s.buy_negative_alpha) & ~hold_only & ~no_buy
+        for mask, label in ((no_buy, "no_buy"), (hold_only & ~no_buy, "hold_only"), (negative, "negative_alpha")):
             cut = mask & (w0 < upper)
             upper = np.where(cut, np.maximum(w0, 0.0), upper)
             upper_src[cut] = label
@@ -394,7 +475,7 @@ class RotationOptimizer:
             else np.full(n, LOOSE)
         )
         v = ParameterValues(
-            alpha=self.alpha(frame, s),
+            alpha=alpha,
             w0=w0,
             gamma=s.risk_aversion,
             cost_rate=linear_cost_rate(info["adv_usd"].to_numpy(float), s.costs),
@@ -411,6 +492,7 @@ class RotationOptimizer:
             te_max=s.tracking_error.value if s.tracking_error.enabled else LOOSE,
             beta_lo=(s.beta.min if s.beta.min is not None else -LOOSE) if s.beta.enabled else -LOOSE,
             beta_hi=(s.beta.max if s.beta.max is not None else LOOSE) if s.beta.enabled else LOOSE,
+            cost_weight=1.0 / s.costs.holding_years,
         )
         return v, {"lower": lower_src, "upper": upper_src}
 
@@ -418,12 +500,15 @@ class RotationOptimizer:
     def solve(self, settings: ConstraintSettings) -> RotationResult:
         """Solve (or re-solve) for ``settings``.
 
+        A result always comes from this solve: when the solver chain gives no clear answer
+        the call raises, it never hands back an earlier portfolio.
+
         Raises
         ------
         InfeasibleError
             The constraints conflict; ``last_feasible`` still holds the previous result.
         OptimizerError
-            Anything else the user must change (no candidates, solver failure).
+            Anything else the user must change (no candidates, no solver could answer).
         """
         frame = self._frame(settings)
         problem = frame.problem()
@@ -436,9 +521,9 @@ class RotationOptimizer:
             raise InfeasibleError(conflicts)
         report: IntegerReport | None = None
         if max_names is not None or min_position is not None:
-            raw, report, v_final = relax_and_fix(problem, v, max_names, min_position)
+            raw, report, v_final = relax_and_fix(problem, v, max_names, min_position, self.solver)
         else:
-            raw, v_final = problem.solve(v), v
+            raw, v_final = problem.solve(v, self.solver), v
         if not raw.ok:
             if raw.status in ("infeasible", "infeasible_inaccurate") or report is not None:
                 elastic = frame.problem(elastic=True)
@@ -446,10 +531,29 @@ class RotationOptimizer:
                 if report is not None and not diagnosis:
                     diagnosis = [Conflict(("max_names", "min_position"), "No selection of names meets max names / min position together with the other constraints. Allow more names or a smaller minimum position.")]
                 raise InfeasibleError(diagnosis)
-            raise OptimizerError(f"The solver stopped with status {raw.status!r}. Try loosening a constraint or lowering risk aversion.")
-        result = self._result(frame, settings, v_final, sources, raw, report)
+            tried = ", ".join(raw.tried) or "none installed"
+            raise OptimizerError(
+                f"No solver found a reliable optimum (tried {tried}; the last said {raw.status!r}). "
+                "Loosen a constraint, lower risk aversion, or set looser solver tolerances."
+            )
+        user_sources = sources
+        if report is not None:
+            sources = self._integer_sources(sources, v, v_final, report)
+        result = self._result(frame, settings, v_final, sources, raw, report, v, user_sources)
         self.last_feasible = result
         return result
+
+    @staticmethod
+    def _integer_sources(sources: dict[str, np.ndarray], v: ParameterValues, v_final: ParameterValues, report: IntegerReport) -> dict[str, np.ndarray]:
+        """Bound sources after the integer stage: the bounds it set are its own."""
+        lower, upper = sources["lower"].copy(), sources["upper"].copy()
+        changed_up = v_final.upper < v.upper - 1e-12
+        upper[changed_up] = "integer"
+        for i, why in report.fixed.items():
+            upper[i] = why
+        raised = v_final.lower > v.lower + 1e-12
+        lower[raised] = MIN_POSITION
+        return {"lower": lower, "upper": upper}
 
     # ------------------------------------------------------------------ reporting
     def _result(
@@ -460,18 +564,27 @@ class RotationOptimizer:
         sources: dict[str, np.ndarray],
         raw: RawSolution,
         report: IntegerReport | None,
+        v_user: ParameterValues,
+        user_sources: dict[str, np.ndarray],
     ) -> RotationResult:
+        """The result of a solve; ``v`` has the final bounds (integer stage included),
+        ``v_user`` the user's, which the trade list keeps."""
         assert raw.weights is not None and raw.objective is not None
-        w = np.where(np.abs(raw.weights) < 1e-9, 0.0, raw.weights)
+        w = raw.weights
         info = frame.info
-        d = raw.duals
-        binding_text = self._binding_per_name(frame, v, w, sources, s)
+        data = frame.data
+        binding_text = self._binding_per_name(v, w, sources, s)
         weights = info.copy()
         weights["weight_before"] = v.w0
-        weights["weight_after"] = w
+        weights["weight_after"] = np.where(np.abs(w) < DUST, 0.0, w)
         weights["alpha"] = v.alpha
         weights["binding"] = binding_text
-        data = frame.data
+        weights["shares_before"] = self.holdings.shares.reindex(frame.tickers).fillna(0.0)
+        trades = self._trades(frame, s, v_user, user_sources, weights, w)
+        sent = trades.as_sent["weight_sent"].to_numpy(float)
+        weights["weight_sent"] = sent
+        weights["shares_after"] = trades.as_sent["shares_after"].to_numpy(float)
+
         sectors = sorted(set(data.sectors.tolist()) | {k for k, r in s.sectors.items() if r.enabled})
         rows = []
         for sector in sectors:
@@ -482,59 +595,79 @@ class RotationOptimizer:
                     "sector": sector,
                     "before": float(v.w0[members].sum()),
                     "after": float(w[members].sum()),
+                    "sent": float(sent[members].sum()),
                     "min": r.min if r is not None and r.enabled else None,
                     "max": r.max if r is not None and r.enabled else None,
                 }
             )
-        sector_table = pd.DataFrame(rows, columns=["sector", "before", "after", "min", "max"])
+        sector_table = pd.DataFrame(rows, columns=["sector", "before", "after", "sent", "min", "max"])
         mfg = data.manufacturing
         manufacturing = {
             "before": float(v.w0[mfg].sum()),
             "after": float(w[mfg].sum()),
+            "sent": float(sent[mfg].sum()),
             "min": s.manufacturing.min if s.manufacturing.enabled else None,
             "max": s.manufacturing.max if s.manufacturing.enabled else None,
         }
-        constraints = self._constraint_report(frame, s, v, sources, w, d, report)
-        risk = frame.risk
-        variance = risk.variance(w)
-        active = w - data.bench_weight
-        fa = data.exposures.T @ w - data.bench_exposure
-        te2 = float(np.sum((data.factor_sqrt @ fa) ** 2) + np.sum((data.idio_sd * active) ** 2) + data.bench_idio_const)
+        constraints = self._constraint_report(frame, s, v, sources, w, sent, raw.duals, report)
         traded = np.abs(w - v.w0)
+        impact = float(v.impact_coef @ impact_charge(traded))  # as the budget charges it
+        pv = self.portfolio_value
         stats = {
             "expected_alpha": float(v.alpha @ w),
-            "volatility": float(np.sqrt(max(variance, 0.0))),
-            "tracking_error": float(np.sqrt(max(te2, 0.0))),
+            "volatility": float(np.sqrt(max(frame.risk.variance(w), 0.0))),
+            "tracking_error": self._tracking_error(data, w),
             "beta": float(data.betas @ w),
             "turnover": float(traded.sum()),
             "linear_cost": float(v.cost_rate @ traded),
-            "names": int((np.abs(w) > 1e-7).sum()),
+            "costs": float(v.cost_rate @ traded) + impact,
+            "costs_per_year": (float(v.cost_rate @ traded) + impact) * v.cost_weight,
+            "holding_years": s.costs.holding_years,
+            "names": int((np.abs(w) > HELD).sum()),
             "invested": float(w.sum()),
-            "portfolio_value": self.portfolio_value,
+            "negative_alpha_weight": float(w[(v.alpha < 0) & (w > HELD)].sum()),
+            "portfolio_value": pv,
+            "names_sent": trades.names,
+            "invested_sent": float(sent.sum()),
+            "expected_alpha_sent": float(v.alpha @ sent),
+            "beta_sent": float(data.betas @ sent),
+            "tracking_error_sent": self._tracking_error(data, sent),
+            "turnover_sent": trades.turnover,
+            "cash_sent": trades.cash_after / pv if pv > 0 else 0.0,
+            "costs_sent": trades.costs / pv if pv > 0 else 0.0,
         }
-        table = weights.assign(shares_before=self.holdings.shares.reindex(frame.tickers).fillna(0.0))
-        daily_vol = pd.Series(frame.daily_vol, index=frame.tickers)
-        adv = info["adv_usd"]
-
-        adv_all, vol_all = adv.to_numpy(float), frame.daily_vol
-
-        def cost(notional: np.ndarray, tickers: pd.Index) -> np.ndarray:
-            if tickers.equals(frame.tickers):
-                return trade_cost(notional, adv_all, vol_all, s.costs)
-            return trade_cost(notional, adv.reindex(tickers).to_numpy(float), daily_vol.reindex(tickers).to_numpy(float), s.costs)
-
-        trades = build_trades(table, self.portfolio_value, self.holdings.cash, s.lot_size, s.min_trade_usd, cost)
+        scores = self.style_scores()
+        tick = frame.tickers
+        styles = exposures(
+            scores,
+            {
+                "before": pd.Series(v.w0, index=tick),
+                "after": pd.Series(w, index=tick),
+                "sent": pd.Series(sent, index=tick),
+                "benchmark": self.benchmark,
+            },
+        )
         notes = list(self.holdings.warnings)
         if self.unpriced:
             notes.append(f"No price on {self.universe.as_of.date()} for {', '.join(self.unpriced)}: left out of the portfolio value and never traded.")
         if len(self.holdings.untradeable):
             notes.append(f"Untradeable holdings kept as they are: {', '.join(self.holdings.untradeable.index)}.")
-        notes += list(trades.notes)
+        spare = v.invest - stats["invested"] - stats["costs"]
+        if spare > 1e-3:
+            lists = ["budget", "long_only", "no_buy", "no_sell", "negative_alpha"]
+            binding = constraints.loc[constraints["binding"] & ~constraints["name"].isin(lists), "name"].tolist()
+            why = (
+                f"the binding {', '.join(binding)} leave(s) no better use for it"
+                if binding
+                else "the objective prefers cash to more stock at this risk aversion (lower it, or measure risk against the benchmark)"
+            )
+            notes.append(f"The target keeps {100 * spare:.2f}% cash above the {100 * s.cash_buffer:.3g}% buffer: {why}.")
+        notes += list(trades.notes) + list(trades.problems)
         return RotationResult(
             status=raw.status,
             objective=raw.objective,
             solve_ms=raw.solve_ms,
-            solver=SOLVER,
+            solver=raw.solver,
             weights=weights,
             sectors=sector_table,
             manufacturing=manufacturing,
@@ -544,9 +677,57 @@ class RotationOptimizer:
             integer=report,
             settings=s,
             notes=tuple(notes),
+            styles=styles,
         )
 
-    def _binding_per_name(self, frame: _Frame, v: ParameterValues, w: np.ndarray, sources: dict[str, np.ndarray], s: ConstraintSettings) -> np.ndarray:
+    @staticmethod
+    def _tracking_error(data: ProblemData, w: np.ndarray) -> float:
+        fa = data.exposures.T @ w - data.bench_exposure
+        te2 = float(np.sum((data.factor_sqrt @ fa) ** 2) + np.sum((data.idio_sd * (w - data.bench_weight)) ** 2) + data.bench_idio_const)
+        return float(np.sqrt(max(te2, 0.0)))
+
+    def _trades(
+        self, frame: _Frame, s: ConstraintSettings, v: ParameterValues, sources: dict[str, np.ndarray], table: pd.DataFrame, w: np.ndarray
+    ) -> TradeList:
+        """The trade list for target weights ``w``, keeping the user's bounds ``v`` at whole lots
+        (the integer stage's choice of names is the target's; max names and min position are
+        kept as the user's limits)."""
+        data = frame.data
+        daily_vol = pd.Series(frame.daily_vol, index=frame.tickers)
+        adv = frame.info["adv_usd"]
+        adv_all, vol_all = adv.to_numpy(float), frame.daily_vol
+
+        def cost(notional: np.ndarray, tickers: pd.Index) -> np.ndarray:
+            if tickers.equals(frame.tickers):
+                return trade_cost(notional, adv_all, vol_all, s.costs)
+            return trade_cost(notional, adv.reindex(tickers).to_numpy(float), daily_vol.reindex(tickers).to_numpy(float), s.costs)
+
+        groups: dict[str, tuple[np.ndarray, float, float]] = {}
+        for i, sector in enumerate(data.sector_names):
+            if v.sector_lo[i] > -LOOSE or v.sector_hi[i] < LOOSE:
+                groups[f"sector {sector}"] = (data.sectors == sector, float(v.sector_lo[i]), float(v.sector_hi[i]))
+        if v.mfg_lo > -LOOSE or v.mfg_hi < LOOSE:
+            groups["manufacturing"] = (data.manufacturing, float(v.mfg_lo), float(v.mfg_hi))
+        bounds = TradeBounds(
+            lower=v.lower,
+            upper=v.upper,
+            adv_cap=v.adv_cap,
+            min_position=s.min_position.value if s.min_position.enabled else None,
+            groups=groups,
+            turnover_max=v.turnover_max,
+            max_names=int(s.max_names.value) if s.max_names.enabled else None,
+            invest=v.invest,
+            beta=data.betas if data.beta else None,
+            beta_lo=v.beta_lo,
+            beta_hi=v.beta_hi,
+            labels=sources,
+            words=BOUND_LABELS,
+        )
+        gradient = objective_gradient(data, v, w)
+        return build_trades(table, self.portfolio_value, self.holdings.cash, s.lot_size, s.min_trade_usd, cost, bounds, gradient)
+
+    def _binding_per_name(self, v: ParameterValues, w: np.ndarray, sources: dict[str, np.ndarray], s: ConstraintSettings) -> np.ndarray:
+        """Per name: the constraint behind its target, or why it is out (truthful exit labels)."""
         at_upper = np.abs(w - v.upper) < 1e-6
         at_lower = (np.abs(w - v.lower) < 1e-6) & (v.lower > 1e-9)
         traded = w - v.w0
@@ -555,21 +736,29 @@ class RotationOptimizer:
             "max_weight": f"at max weight {100 * s.max_weight.value:.3g}%",
             "no_buy": "no-buy list",
             "hold_only": "fails the screen: hold or sell only",
+            "negative_alpha": "negative expected alpha: hold or sell only",
             "no_sell": "no-sell list",
+            MAX_NAMES: f"dropped by the max names limit ({int(s.max_names.value)})",
+            MIN_POSITION: f"below the minimum position {100 * s.min_position.value:.3g}%",
+            "integer": "",
             "long_only": "",
         }
         out = np.full(len(w), "", dtype=object)
-        at_min = np.abs(w - s.min_position.value) < 1e-6 if s.min_position.enabled else np.zeros(len(w), dtype=bool)
-        for i in np.flatnonzero(at_upper | at_lower | at_adv | at_min):
+        # a cap speaks only for a name held at it; a list only for a name it keeps out
+        src_upper = sources["upper"]
+        lists = np.isin(src_upper, ["no_buy", "hold_only", "negative_alpha", "long_only", "integer", ""])
+        quiet = (w <= HELD) & ((src_upper == "max_weight") | (lists & (v.w0 <= HELD)))
+        speaks = (at_upper & ~quiet) | at_lower | at_adv
+        for i in np.flatnonzero(speaks):
             parts = []
-            if at_upper[i] and sources["upper"][i]:
-                parts.append(label.get(sources["upper"][i], ""))
+            src_up = str(src_upper[i])
+            if at_upper[i] and src_up and not quiet[i]:
+                parts.append(label.get(src_up, ""))
             if at_lower[i] and sources["lower"][i]:
-                parts.append(label.get(sources["lower"][i], ""))
+                src_lo = str(sources["lower"][i])
+                parts.append(f"at min position {100 * s.min_position.value:.3g}%" if src_lo == MIN_POSITION else label.get(src_lo, ""))
             if at_adv[i]:
                 parts.append(f"limited to {100 * s.adv.value:.3g}% of daily volume")
-            if at_min[i]:
-                parts.append(f"at min position {100 * s.min_position.value:.3g}%")
             out[i] = "; ".join(p for p in parts if p)
         return out
 
@@ -580,55 +769,86 @@ class RotationOptimizer:
         v: ParameterValues,
         sources: dict[str, np.ndarray],
         w: np.ndarray,
+        sent: np.ndarray,
         d: dict[str, np.ndarray],
         report: IntegerReport | None,
     ) -> pd.DataFrame:
+        """Every constraint: setting, binding, shadow price (per pp of loosening) and levels.
+
+        A shadow price is the derivative of the objective with respect to the user's setting:
+        the dual of a one-row constraint, or the sum of the duals of every per-name bound the
+        setting moves (a name cap moves the upper bound of each name it caps). Bounds the
+        integer stage set are its own, not the setting's. Constraints without a level to
+        loosen (switches, lists, integer limits) get none, with the reason.
+        """
         data = frame.data
         rows: list[dict[str, Any]] = []
 
-        def add(name: str, setting: str, enabled: bool, dual: float | None, level: float | None, binding: bool | None = None) -> None:
-            gain = None if dual is None else float(dual) * 0.01
+        def add(name: str, setting: str, enabled: bool, dual: float | None, level: float | None, level_sent: float | None, binding: bool | None = None, note: str = "") -> None:
+            gain = None if dual is None or not enabled else float(dual) * 0.01
             if binding is None:
                 binding = bool(enabled and dual is not None and abs(dual) > BINDING_TOL)
-            rows.append({"name": name, "setting": setting, "enabled": enabled, "binding": binding, "shadow_price": gain if enabled else None, "level": level})
+            rows.append(
+                {
+                    "name": name, "setting": setting, "enabled": enabled, "binding": binding, "shadow_price": gain,
+                    "shadow_price_note": note if enabled and gain is None else "", "level": level, "level_sent": level_sent,
+                }
+            )
 
         def by_source(row: str, src: np.ndarray, label: str) -> float:
             return float(d[row][src == label].sum()) if row in d else 0.0
 
-        add("budget", f"invested {100 * v.invest:.3g}% (cash buffer {100 * s.cash_buffer:.3g}%)", True, float(d["budget"][0]) if "budget" in d else None, float(w.sum()), True)
-        add("long_only", "no short positions", s.long_only, by_source("lower", sources["lower"], "long_only"), float(w.min()) if len(w) else None)
-        add("max_weight", f"<= {100 * s.max_weight.value:.3g}% per name", s.max_weight.enabled, by_source("upper", sources["upper"], "max_weight"), float(w.max()) if len(w) else None)
-        mfg_level = float(w[data.manufacturing].sum())
+        add("budget", f"invested {100 * v.invest:.3g}% after costs (cash buffer {100 * s.cash_buffer:.3g}%)", True, _first(d, "budget"), float(w.sum()), float(sent.sum()), True)
+        add("long_only", "no short positions", s.long_only, None, float(w.min()) if len(w) else None, float(sent.min()) if len(sent) else None, bool(s.long_only and (np.abs(w) <= HELD).any()), NO_PRICE["long_only"])
+        add("max_weight", f"<= {100 * s.max_weight.value:.3g}% per name", s.max_weight.enabled, by_source("upper", sources["upper"], "max_weight"), float(w.max()) if len(w) else None, float(sent.max()) if len(sent) else None)
+        mfg_level, mfg_sent = float(w[data.manufacturing].sum()), float(sent[data.manufacturing].sum())
         mfg = s.manufacturing
-        add("manufacturing:min", f">= {100 * (mfg.min or 0):.3g}%", mfg.enabled and mfg.min is not None, float(d["mfg_lo"][0]), mfg_level)
-        add("manufacturing:max", f"<= {100 * (mfg.max or 1):.3g}%", mfg.enabled and mfg.max is not None, float(d["mfg_hi"][0]), mfg_level)
+        add("manufacturing:min", f">= {100 * (mfg.min or 0):.3g}%", mfg.enabled and mfg.min is not None, _first(d, "mfg_lo"), mfg_level, mfg_sent)
+        add("manufacturing:max", f"<= {100 * (mfg.max or 1):.3g}%", mfg.enabled and mfg.max is not None, _first(d, "mfg_hi"), mfg_level, mfg_sent)
         names = data.sector_names
         for sector, r in s.sectors.items():
             idx = names.index(sector) if sector in names else None
-            level = float(w[data.sectors == sector].sum())
+            members = data.sectors == sector
+            level, level_sent = float(w[members].sum()), float(sent[members].sum())
             if r.min is not None:
-                add(f"sector:{sector}:min", f">= {100 * r.min:.3g}%", r.enabled, float(d["sector_lo"][idx]) if idx is not None else 0.0, level)
+                add(f"sector:{sector}:min", f">= {100 * r.min:.3g}%", r.enabled, float(d["sector_lo"][idx]) if idx is not None else 0.0, level, level_sent)
             if r.max is not None:
-                add(f"sector:{sector}:max", f"<= {100 * r.max:.3g}%", r.enabled, float(d["sector_hi"][idx]) if idx is not None else 0.0, level)
+                add(f"sector:{sector}:max", f"<= {100 * r.max:.3g}%", r.enabled, float(d["sector_hi"][idx]) if idx is not None else 0.0, level, level_sent)
         turnover = float(np.abs(w - v.w0).sum())
-        add("turnover", f"<= {100 * s.turnover.value:.3g}% (buys + sells)", s.turnover.enabled, float(d["turnover"][0]), turnover)
+        add("turnover", f"<= {100 * s.turnover.value:.3g}% (buys + sells)", s.turnover.enabled, _first(d, "turnover"), turnover, float(np.abs(sent - v.w0).sum()))
         adv_scale = frame.info["adv_usd"].to_numpy(float) / self.portfolio_value
-        adv_dual = float((d["adv"] * adv_scale).sum())
-        add("adv", f"<= {100 * s.adv.value:.3g}% of daily volume per trade", s.adv.enabled, adv_dual, None)
-        active = w - data.bench_weight
-        fa = data.exposures.T @ w - data.bench_exposure
-        te = float(np.sqrt(np.sum((data.factor_sqrt @ fa) ** 2) + np.sum((data.idio_sd * active) ** 2) + data.bench_idio_const))
-        add("tracking_error", f"<= {100 * s.tracking_error.value:.3g}% a year", s.tracking_error.enabled, _first(d, "tracking_error"), te)
-        beta = float(data.betas @ w)
-        add("beta:min", f">= {s.beta.min}", s.beta.enabled and s.beta.min is not None, _first(d, "beta_lo"), beta)
-        add("beta:max", f"<= {s.beta.max}", s.beta.enabled and s.beta.max is not None, _first(d, "beta_hi"), beta)
-        add("no_buy", f"{len(s.no_buy)} tickers", bool(s.no_buy), by_source("upper", sources["upper"], "no_buy"), None)
-        add("no_sell", f"{len(s.no_sell)} tickers", bool(s.no_sell), by_source("lower", sources["lower"], "no_sell"), None)
-        held = int((np.abs(w) > 1e-7).sum())
-        add("max_names", f"<= {int(s.max_names.value)} names", s.max_names.enabled, None, float(held), s.max_names.enabled and held >= int(s.max_names.value))
-        min_dual = None
-        if s.min_position.enabled:
-            at_min = np.abs(w - s.min_position.value) < 1e-6
-            min_dual = float(d["lower"][at_min].sum()) if "lower" in d else None
-        add("min_position", f">= {100 * s.min_position.value:.3g}% per position", s.min_position.enabled, min_dual, None)
-        return pd.DataFrame(rows, columns=["name", "setting", "enabled", "binding", "shadow_price", "level"])
+        adv_dual = float((d["adv"] * adv_scale).sum()) if "adv" in d else None
+        add("adv", f"<= {100 * s.adv.value:.3g}% of daily volume per trade", s.adv.enabled, adv_dual, None, None)
+        add("tracking_error", f"<= {100 * s.tracking_error.value:.3g}% a year", s.tracking_error.enabled, _first(d, "tracking_error"), self._tracking_error(data, w), self._tracking_error(data, sent))
+        beta, beta_sent = float(data.betas @ w), float(data.betas @ sent)
+        add("beta:min", f">= {s.beta.min}", s.beta.enabled and s.beta.min is not None, _first(d, "beta_lo"), beta, beta_sent)
+        add("beta:max", f"<= {s.beta.max}", s.beta.enabled and s.beta.max is not None, _first(d, "beta_hi"), beta, beta_sent)
+        add("no_buy", f"{len(s.no_buy)} tickers", bool(s.no_buy), None, None, None, bool(s.no_buy and (sources["upper"] == "no_buy").any()), NO_PRICE["no_buy"])
+        add("no_sell", f"{len(s.no_sell)} tickers", bool(s.no_sell), None, None, None, bool(s.no_sell and (sources["lower"] == "no_sell").any()), NO_PRICE["no_sell"])
+        negative = sources["upper"] == "negative_alpha"
+        add("negative_alpha", "buy names with negative alpha: " + ("allowed" if s.buy_negative_alpha else "no"), not s.buy_negative_alpha, None, None, None, bool(negative.any()), NO_PRICE["negative_alpha"])
+        held, held_sent = int((np.abs(w) > HELD).sum()), int((np.abs(sent) > 0).sum())
+        add("max_names", f"<= {int(s.max_names.value)} names", s.max_names.enabled, None, float(held), float(held_sent), s.max_names.enabled and held >= int(s.max_names.value), NO_PRICE["max_names"])
+        smallest = float(np.abs(w[np.abs(w) > HELD]).min()) if (np.abs(w) > HELD).any() else None
+        smallest_sent = float(np.abs(sent[np.abs(sent) > 0]).min()) if (np.abs(sent) > 0).any() else None
+        at_min = s.min_position.enabled and smallest is not None and smallest <= s.min_position.value + 1e-6
+        add("min_position", f">= {100 * s.min_position.value:.3g}% per position", s.min_position.enabled, None, smallest, smallest_sent, bool(at_min), NO_PRICE["min_position"])
+        table = pd.DataFrame(rows, columns=["name", "setting", "enabled", "binding", "shadow_price", "shadow_price_note", "level", "level_sent"])
+        words = table["name"].map(constraint_label).str.removeprefix("the ")
+        table.insert(1, "label", words.str[:1].str.upper() + words.str[1:])
+        return table
+
+
+#: Plain words for the constraint behind a per-name bound (messages about the trade list).
+BOUND_LABELS = {
+    "max_weight": "the name cap",
+    "no_buy": "the no-buy list",
+    "hold_only": "hold-or-sell only (fails the screen)",
+    "negative_alpha": "negative expected alpha (hold or sell only)",
+    "no_sell": "the no-sell list",
+    "long_only": "long-only",
+    MAX_NAMES: "the max names limit",
+    MIN_POSITION: "the minimum position",
+    "integer": "the max names / min position selection",
+    "": "",
+}

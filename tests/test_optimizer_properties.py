@@ -1,6 +1,7 @@
 """Property tests (hypothesis) on SYNTHETIC problems: random factor models, holdings and bounds
-built around a known feasible portfolio, so every generated problem is feasible. The solver's
-answer must satisfy the budget, the bounds, the sector limits and the turnover limit to 1e-6."""
+built around a known feasible portfolio (with room for the trading costs the budget pays), so
+every generated problem is feasible. The solver's answer must satisfy the budget (costs
+included), the bounds, the sector limits and the turnover limit to 1e-6."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ def feasible_problems(draw):
     lower = np.zeros(n)
     names = sorted(set(sectors.tolist()))
     sums = np.array([target[sectors == s].sum() for s in names])
-    sector_lo = np.clip(sums - rng.uniform(0, 0.2, len(names)), 0, None)
+    # costs (at most 1% of the trade) come out of the budget: leave room below the target
+    sector_lo = np.clip(sums - 0.02 - rng.uniform(0, 0.2, len(names)), 0, None)
     sector_hi = sums + rng.uniform(0, 0.2, len(names))
     traded = np.abs(target - current)
-    turnover_max = traded.sum() + draw(st.floats(0.0, 0.5))
-    adv_cap = traded + rng.uniform(0.0, 0.3, n)
+    turnover_max = traded.sum() + 0.02 + draw(st.floats(0.0, 0.5))
+    adv_cap = traded + 0.02 + rng.uniform(0.0, 0.3, n)
     b = rng.normal(0, 0.3, (n, k))
     data = ProblemData(
         tickers=__import__("pandas").Index([f"T{i}" for i in range(n)]),
@@ -78,11 +80,11 @@ def test_solution_satisfies_every_constraint(problem) -> None:
     raw = CompiledProblem(data).solve(v)
     assert raw.ok, raw.status
     w = raw.weights
-    assert abs(w.sum() - v.invest) <= TOL
+    traded = np.abs(w - v.w0)
+    assert w.sum() + v.cost_rate @ traded <= v.invest + TOL
     assert (w >= v.lower - TOL).all() and (w <= v.upper + TOL).all()
     S = data.sector_matrix()
     assert (S @ w >= v.sector_lo - TOL).all() and (S @ w <= v.sector_hi + TOL).all()
-    traded = np.abs(w - v.w0)
     assert traded.sum() <= v.turnover_max + TOL
     assert (traded <= v.adv_cap + TOL).all()
 
@@ -117,6 +119,6 @@ def test_smaller_long_only_form_gives_the_same_optimum(problem) -> None:
     w = small.weights
     traded = np.abs(w - v.w0)
     assert traded.sum() <= v.turnover_max + TOL and (traded <= v.adv_cap + TOL).all()
-    assert abs(w.sum() - v.invest) <= TOL and (w >= v.lower - TOL).all()
+    assert w.sum() + v.cost_rate @ traded <= v.invest + TOL and (w >= v.lower - TOL).all()
     # (Duals are not compared: where a bound meets the kink of |w - w0| any subgradient is a
     # valid dual. Shadow prices are checked against finite differences in test_optimizer.py.)
