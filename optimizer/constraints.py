@@ -17,6 +17,10 @@ Settings live in a TOML file (``optimizer/constraints.toml`` ships as the defaul
     enabled = true
     max = 0.05
 
+    [themes.energy_transition]   # any theme by id (universes/themes.toml); needs theme tags
+    enabled = true
+    min = 0.3
+
 Every value is validated with a reason a person can act on; an unknown key is an error that
 names it and lists the valid ones.
 """
@@ -94,6 +98,9 @@ class ConstraintSettings:
         Total weight of manufacturers (SIC 2000-3999).
     sectors : dict of str to Range
         Bounds on any sector's total weight.
+    themes : dict of str to Range
+        Bounds on the total weight of the names tagged with a theme (by theme id). A name may
+        carry several themes and count towards each.
     turnover : Limit
         Buys plus sells as a fraction of portfolio value (two-way: 100% rotates half the book;
         investing all cash counts the buys only).
@@ -129,6 +136,7 @@ class ConstraintSettings:
     max_weight: Limit = Limit(True, 0.05)
     manufacturing: Range = Range(True, 0.5, None)
     sectors: dict[str, Range] = field(default_factory=lambda: {"Utilities": Range(True, None, 0.05)})
+    themes: dict[str, Range] = field(default_factory=dict)
     turnover: Limit = Limit(False, 1.0)
     adv: Limit = Limit(True, 0.10)
     tracking_error: Limit = Limit(True, 0.08)
@@ -158,6 +166,15 @@ class ConstraintSettings:
         else:
             sectors[sector] = bound
         return replace(self, sectors=sectors)
+
+    def with_theme(self, theme: str, bound: Range | None) -> ConstraintSettings:
+        """A copy with one theme's bound set (``None`` removes it)."""
+        themes = dict(self.themes)
+        if bound is None:
+            themes.pop(theme, None)
+        else:
+            themes[theme] = bound
+        return replace(self, themes=themes)
 
 
 def _fraction(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> str | None:
@@ -195,6 +212,7 @@ def first_problem(s: ConstraintSettings) -> str | None:
         _fraction("max_weight", s.max_weight.value, 1e-4, 1.0),
         _range_problem("manufacturing", s.manufacturing, 0.0, 1.0),
         *(_range_problem(f"sector {k}", v, 0.0, 1.0) for k, v in s.sectors.items()),
+        *(_range_problem(f"theme {k}", v, 0.0, 1.0) for k, v in s.themes.items()),
         _fraction("turnover", s.turnover.value, 0.0, 2.0),
         _fraction("adv", s.adv.value, 1e-4, 10.0),
         _fraction("tracking_error", s.tracking_error.value, 1e-4, 1.0),
@@ -224,7 +242,7 @@ SCALARS = (
 LIMITS = {"max_weight": "value", "turnover": "max", "adv": "max_fraction", "tracking_error": "max", "max_names": "value", "min_position": "value"}
 RANGES = ("manufacturing", "beta")
 LISTS = ("no_buy", "no_sell")
-TABLES = ("long_only", *LIMITS, *RANGES, *LISTS, "sectors", "trades", "costs")
+TABLES = ("long_only", *LIMITS, *RANGES, *LISTS, "sectors", "themes", "trades", "costs")
 
 
 def _check_keys(table: dict[str, Any], valid: tuple[str, ...] | list[str], where: str) -> None:
@@ -252,14 +270,15 @@ def settings_from_dict(data: dict[str, Any], where: str = "") -> ConstraintSetti
             t = data[name]
             _check_keys(t, ("enabled", "min", "max"), f"{where}[{name}] ")
             kw[name] = Range(bool(t.get("enabled", True)), t.get("min"), t.get("max"))
-    if "sectors" in data:
-        sectors = {}
-        for sector, t in data["sectors"].items():
-            if not isinstance(t, dict):
-                raise ConstraintError(f"{where}[sectors.{sector}] must be a table with enabled, min, max.")
-            _check_keys(t, ("enabled", "min", "max"), f"{where}[sectors.{sector}] ")
-            sectors[sector] = Range(bool(t.get("enabled", True)), t.get("min"), t.get("max"))
-        kw["sectors"] = sectors
+    for group in ("sectors", "themes"):
+        if group in data:
+            bounds = {}
+            for label, t in data[group].items():
+                if not isinstance(t, dict):
+                    raise ConstraintError(f"{where}[{group}.{label}] must be a table with enabled, min, max.")
+                _check_keys(t, ("enabled", "min", "max"), f"{where}[{group}.{label}] ")
+                bounds[label] = Range(bool(t.get("enabled", True)), t.get("min"), t.get("max"))
+            kw[group] = bounds
     for name in LISTS:
         if name in data:
             _check_keys(data[name], ("tickers",), f"{where}[{name}] ")
@@ -308,9 +327,10 @@ def settings_to_toml(s: ConstraintSettings) -> str:
         r: Range = getattr(s, name)
         out += ["", f"[{name}]", f"enabled = {toml_value(r.enabled)}"]
         out += [f"{side} = {toml_value(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
-    for sector, r in s.sectors.items():
-        out += ["", f"[sectors.{toml_key(sector)}]", f"enabled = {toml_value(r.enabled)}"]
-        out += [f"{side} = {toml_value(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
+    for group, bounds in (("sectors", s.sectors), ("themes", s.themes)):
+        for label, r in bounds.items():
+            out += ["", f"[{group}.{toml_key(label)}]", f"enabled = {toml_value(r.enabled)}"]
+            out += [f"{side} = {toml_value(getattr(r, side))}" for side in ("min", "max") if getattr(r, side) is not None]
     for name in LISTS:
         out += ["", f"[{name}]", f"tickers = {toml_value(list(getattr(s, name)))}"]
     out += ["", "[trades]", f"lot_size = {s.lot_size}", f"min_trade_usd = {toml_value(float(s.min_trade_usd))}"]

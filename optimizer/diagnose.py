@@ -141,6 +141,27 @@ def arithmetic_checks(
     return out
 
 
+def theme_checks(data: ProblemData, v: ParameterValues) -> list[Conflict]:
+    """A theme minimum that its tagged candidates cannot reach under their limits."""
+    out: list[Conflict] = []
+    upper = np.clip(np.minimum(v.upper, 1.0), 0, None)
+    for i, theme in enumerate(data.theme_names):
+        lo = float(v.theme_lo[i])
+        if lo <= TOL:
+            continue
+        members = np.asarray(data.theme_members)[i].astype(bool)
+        room = float(np.sum(upper[members]))
+        if room < lo - TOL:
+            out.append(
+                Conflict(
+                    (f"theme:{theme}:min", "max_weight"),
+                    f"{theme} >= {pct(lo)}, but its {int(members.sum())} candidates can hold at most {pct(room)} under their limits. "
+                    "Lower the minimum, raise max weight, or widen the screen.",
+                )
+            )
+    return out
+
+
 SOURCE_LABELS = {
     "max_weight": "the name cap",
     "no_buy": "the no-buy list",
@@ -194,6 +215,7 @@ def describe_shortfalls(
     tickers: list[str],
     sectors: list[str],
     sources: dict[str, np.ndarray],
+    themes: list[str] | None = None,
 ) -> list[tuple[str, str]]:
     """(constraint name, sentence) for every bound the elastic solution had to loosen."""
     out: list[tuple[str, str]] = []
@@ -215,6 +237,15 @@ def describe_shortfalls(
             side = "min" if row == "sector_lo" else "max"
             reach = bound[i] - slack[i] if side == "min" else bound[i] + slack[i]
             out.append((f"sector:{sectors[i]}:{side}", f"{sectors[i]} {verb} {pct(bound[i])}: the best reachable is {pct(reach)}"))
+    for row, verb, bound in (("theme_lo", "minimum", v.theme_lo), ("theme_hi", "maximum", v.theme_hi)):
+        slack = big(row)
+        if slack is None:
+            continue
+        for i in np.flatnonzero(slack > 1e-5):
+            side = "min" if row == "theme_lo" else "max"
+            reach = bound[i] - slack[i] if side == "min" else bound[i] + slack[i]
+            name = (themes or [])[i]
+            out.append((f"theme:{name}:{side}", f"theme {name} {verb} {pct(bound[i])}: the best reachable is {pct(reach)}"))
     scalars = {
         "mfg_lo": ("manufacturing:min", "manufacturing minimum", v.mfg_lo, -1),
         "mfg_hi": ("manufacturing:max", "manufacturing maximum", v.mfg_hi, 1),
@@ -243,6 +274,7 @@ def elastic_diagnosis(
     tickers: list[str],
     sectors: list[str],
     sources: dict[str, np.ndarray],
+    themes: list[str] | None = None,
 ) -> list[Conflict]:
     """Solve the elastic problem and report which constraints need loosening, and against what.
 
@@ -255,11 +287,13 @@ def elastic_diagnosis(
         Candidate tickers and the sector of each sector row.
     sources : dict
         ``"lower"`` / ``"upper"`` -> which named constraint set each name's bound.
+    themes : list of str, optional
+        The theme of each theme row.
     """
     raw = elastic.solve(v)
     if not raw.ok:
         return [Conflict(("budget",), "Even with every bound relaxed there is no portfolio: check the cash buffer and the holdings.")]
-    short = describe_shortfalls(raw.slacks, v, tickers, sectors, sources)
+    short = describe_shortfalls(raw.slacks, v, tickers, sectors, sources, themes)
     if not short:
         return []
     involved = [name for name, _ in short]
@@ -267,6 +301,8 @@ def elastic_diagnosis(
     dual_names = {
         "sector_lo": [f"sector:{x}:min" for x in sectors],
         "sector_hi": [f"sector:{x}:max" for x in sectors],
+        "theme_lo": [f"theme:{x}:min" for x in themes or []],
+        "theme_hi": [f"theme:{x}:max" for x in themes or []],
         "mfg_lo": ["manufacturing:min"],
         "mfg_hi": ["manufacturing:max"],
         "turnover": ["turnover"],

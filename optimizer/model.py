@@ -10,6 +10,7 @@
                 lower <= w <= upper                            (long-only, name cap, no-buy/sell,
                                                                  negative alpha, integer stage)
                 sector_lo <= S w <= sector_hi                  (every sector present)
+                theme_lo <= T w <= theme_hi                    (every theme tagged, if any)
                 mfg_lo <= m'w <= mfg_hi                        (manufacturing flag)
                 sum(t) <= turnover_max                         (buys + sells)
                 t <= adv_cap                                   (share of daily volume)
@@ -193,6 +194,10 @@ class ProblemData:
     exact_budget : bool
         ``sum(w) + costs = invest`` exactly (the notebook API, where cash is not an asset);
         else at most ``invest`` (the rotation).
+    theme_names : tuple of str
+        The themes (ids) of the rows of ``theme_members``.
+    theme_members : numpy.ndarray or None
+        Themes x candidates, 1 where a candidate carries the theme (None: no themes).
     traded_both_ways : numpy.ndarray or None
         Names whose trade ``|w - w0|`` needs its own variable: those held today, or every name
         when shorts are allowed (None: every name). A long-only name not held today can only
@@ -215,6 +220,8 @@ class ProblemData:
     beta: bool = False
     active_risk: bool = False
     exact_budget: bool = False
+    theme_names: tuple[str, ...] = ()
+    theme_members: np.ndarray | None = None
     traded_both_ways: np.ndarray | None = None
 
     @property
@@ -253,6 +260,8 @@ class ParameterValues:
     beta_lo: float
     beta_hi: float
     cost_weight: float = 1.0
+    theme_lo: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    theme_hi: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -311,6 +320,10 @@ class CompiledProblem:
             "beta_lo": cp.Parameter(name="beta_lo"),
             "beta_hi": cp.Parameter(name="beta_hi"),
         }
+        k = len(data.theme_names)
+        if k:
+            P["theme_lo"] = cp.Parameter(k, name="theme_lo")
+            P["theme_hi"] = cp.Parameter(k, name="theme_hi")
         self.params = P
         w = cp.Variable(n, name="w")
         self.w = w
@@ -360,6 +373,10 @@ class CompiledProblem:
             "turnover": cp.sum(trade) <= P["turnover_max"] + loosen("turnover", None),
             "adv": trade <= P["adv_cap"] + loosen("adv", n),
         }
+        if k:
+            T = np.asarray(data.theme_members, dtype=float)
+            rows["theme_lo"] = T @ w >= P["theme_lo"] - loosen("theme_lo", k)
+            rows["theme_hi"] = T @ w <= P["theme_hi"] + loosen("theme_hi", k)
         if data.tracking_error:
             active = cp.hstack(
                 [

@@ -30,7 +30,13 @@ import pandas as pd
 from optimizer.alpha import composite_to_alpha
 from optimizer.constraints import ConstraintSettings
 from optimizer.costs import impact_coefficient, linear_cost_rate, trade_cost
-from optimizer.diagnose import Conflict, arithmetic_checks, constraint_label, elastic_diagnosis
+from optimizer.diagnose import (
+    Conflict,
+    arithmetic_checks,
+    constraint_label,
+    elastic_diagnosis,
+    theme_checks,
+)
 from optimizer.integer import MAX_NAMES, MIN_POSITION, IntegerReport, relax_and_fix
 from optimizer.model import (
     LOOSE,
@@ -124,6 +130,9 @@ class RotationResult:
         the name is out: "dropped by the max names limit", "negative expected alpha", ...).
     sectors : pandas.DataFrame
         ``sector``, ``before``, ``after`` (target), ``sent``, ``min``, ``max``.
+    themes : pandas.DataFrame
+        ``theme``, ``before``, ``after`` (target), ``sent``, ``min``, ``max``: the weight of the names tagged with
+        each theme (a name may count in several; empty when the screen ran without tags).
     manufacturing : dict
         ``before``, ``after``, ``sent``, ``min``, ``max`` of the manufacturing share.
     constraints : pandas.DataFrame
@@ -163,6 +172,7 @@ class RotationResult:
     settings: ConstraintSettings
     notes: tuple[str, ...] = field(default=())
     styles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    themes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["theme", "before", "after", "sent", "min", "max"]))
 
     def positions(self) -> pd.DataFrame:
         """Rows held before, in the target or after the trades as sent, largest target first.
@@ -344,6 +354,15 @@ class RotationOptimizer:
             index=tickers,
         )
 
+    def _theme_members(self, tickers: pd.Index) -> tuple[tuple[str, ...], np.ndarray | None]:
+        """Theme ids and the themes x names membership matrix, from the screen's tag columns."""
+        table = self.screen.table
+        columns = [c for c in table.columns if c.startswith("theme_") and table[c].dtype == bool]
+        if not columns:
+            return (), None
+        members = table[columns].reindex(tickers).fillna(False).astype(bool)
+        return tuple(c.removeprefix("theme_") for c in columns), members.to_numpy().T
+
     def _frame(self, s: ConstraintSettings) -> _Frame:
         if len(self.screen.ranked) == 0 and len(self.held) == 0:
             raise OptimizerError("No candidates: no company passes the screen and nothing is held. Loosen the screen's filters.")
@@ -375,6 +394,7 @@ class RotationOptimizer:
         bench_idio = float(np.sum(full.idio_var[others] * bench[others] ** 2))
         m = self.market.loc[tickers]
         w0 = self.current_weights(tickers)
+        theme_names, theme_members = self._theme_members(tickers)
         info = pd.DataFrame(
             {
                 "name": m["name"],
@@ -408,6 +428,8 @@ class RotationOptimizer:
             tracking_error=s.tracking_error.enabled,
             beta=s.beta.enabled,
             active_risk=s.risk_mode == "active",
+            theme_names=theme_names,
+            theme_members=theme_members,
             traded_both_ways=(w0 != 0) | (not s.long_only),
         )
         frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS), w0)
@@ -468,6 +490,17 @@ class RotationOptimizer:
             if r is not None and r.enabled:
                 sector_lo[i] = r.min if r.min is not None else -LOOSE
                 sector_hi[i] = r.max if r.max is not None else LOOSE
+        unknown = [t for t, r in s.themes.items() if r.enabled and t not in frame.data.theme_names]
+        if unknown:
+            known = ", ".join(frame.data.theme_names) or "none: the screen ran without theme tags"
+            raise OptimizerError(f"No theme {', '.join(unknown)} among the screen's tags (themes: {known}). Remove the bound or name a theme by its id.")
+        theme_lo = np.full(len(frame.data.theme_names), -LOOSE)
+        theme_hi = np.full(len(frame.data.theme_names), LOOSE)
+        for i, theme in enumerate(frame.data.theme_names):
+            r = s.themes.get(theme)
+            if r is not None and r.enabled:
+                theme_lo[i] = r.min if r.min is not None else -LOOSE
+                theme_hi[i] = r.max if r.max is not None else LOOSE
         mfg = s.manufacturing
         adv_cap = (
             np.clip(s.adv.value * info["adv_usd"].to_numpy(float) / self.portfolio_value, 0.0, LOOSE)
@@ -493,6 +526,8 @@ class RotationOptimizer:
             beta_lo=(s.beta.min if s.beta.min is not None else -LOOSE) if s.beta.enabled else -LOOSE,
             beta_hi=(s.beta.max if s.beta.max is not None else LOOSE) if s.beta.enabled else LOOSE,
             cost_weight=1.0 / s.costs.holding_years,
+            theme_lo=theme_lo,
+            theme_hi=theme_hi,
         )
         return v, {"lower": lower_src, "upper": upper_src}
 
@@ -517,6 +552,7 @@ class RotationOptimizer:
         min_position = settings.min_position.value if settings.min_position.enabled else None
         cap = settings.max_weight.value if settings.max_weight.enabled else None
         conflicts = arithmetic_checks(frame.data, v, self.sector_limits(settings), max_names, cap, min_position)
+        conflicts += theme_checks(frame.data, v)
         if conflicts:
             raise InfeasibleError(conflicts)
         report: IntegerReport | None = None
@@ -527,7 +563,7 @@ class RotationOptimizer:
         if not raw.ok:
             if raw.status in ("infeasible", "infeasible_inaccurate") or report is not None:
                 elastic = frame.problem(elastic=True)
-                diagnosis = elastic_diagnosis(elastic, v_final, list(frame.tickers), frame.data.sector_names, sources)
+                diagnosis = elastic_diagnosis(elastic, v_final, list(frame.tickers), frame.data.sector_names, sources, list(frame.data.theme_names))
                 if report is not None and not diagnosis:
                     diagnosis = [Conflict(("max_names", "min_position"), "No selection of names meets max names / min position together with the other constraints. Allow more names or a smaller minimum position.")]
                 raise InfeasibleError(diagnosis)
@@ -601,6 +637,21 @@ class RotationOptimizer:
                 }
             )
         sector_table = pd.DataFrame(rows, columns=["sector", "before", "after", "sent", "min", "max"])
+        theme_rows = []
+        for i, theme in enumerate(data.theme_names):
+            members = np.asarray(data.theme_members)[i].astype(bool)
+            r = s.themes.get(theme)
+            theme_rows.append(
+                {
+                    "theme": theme,
+                    "before": float(v.w0[members].sum()),
+                    "after": float(w[members].sum()),
+                    "sent": float(sent[members].sum()),
+                    "min": r.min if r is not None and r.enabled else None,
+                    "max": r.max if r is not None and r.enabled else None,
+                }
+            )
+        theme_table = pd.DataFrame(theme_rows, columns=["theme", "before", "after", "sent", "min", "max"])
         mfg = data.manufacturing
         manufacturing = {
             "before": float(v.w0[mfg].sum()),
@@ -678,6 +729,7 @@ class RotationOptimizer:
             settings=s,
             notes=tuple(notes),
             styles=styles,
+            themes=theme_table,
         )
 
     @staticmethod
@@ -814,6 +866,14 @@ class RotationOptimizer:
                 add(f"sector:{sector}:min", f">= {100 * r.min:.3g}%", r.enabled, float(d["sector_lo"][idx]) if idx is not None else 0.0, level, level_sent)
             if r.max is not None:
                 add(f"sector:{sector}:max", f"<= {100 * r.max:.3g}%", r.enabled, float(d["sector_hi"][idx]) if idx is not None else 0.0, level, level_sent)
+        for theme, r in s.themes.items():
+            idx = data.theme_names.index(theme) if theme in data.theme_names else None
+            members = np.asarray(data.theme_members)[idx].astype(bool) if idx is not None else np.zeros(len(w), dtype=bool)
+            level, level_sent = float(w[members].sum()), float(sent[members].sum())
+            if r.min is not None:
+                add(f"theme:{theme}:min", f">= {100 * r.min:.3g}%", r.enabled, float(d["theme_lo"][idx]) if idx is not None and "theme_lo" in d else 0.0, level, level_sent)
+            if r.max is not None:
+                add(f"theme:{theme}:max", f"<= {100 * r.max:.3g}%", r.enabled, float(d["theme_hi"][idx]) if idx is not None and "theme_hi" in d else 0.0, level, level_sent)
         turnover = float(np.abs(w - v.w0).sum())
         add("turnover", f"<= {100 * s.turnover.value:.3g}% (buys + sells)", s.turnover.enabled, _first(d, "turnover"), turnover, float(np.abs(sent - v.w0).sum()))
         adv_scale = frame.info["adv_usd"].to_numpy(float) / self.portfolio_value
