@@ -166,6 +166,19 @@ def test_one_bad_user_definition_is_left_out_and_named_the_others_load(rotation_
     assert len(good) > 0 and set(good.companies["sector"]) == {"Industrials"}
 
 
+def test_a_user_universe_that_cannot_load_is_listed_without_a_size(rotation_home: Path) -> None:
+    from universes import list_universes
+
+    (rotation_home / "universes.toml").write_text(
+        '[gone]\ntickers_file = "no-such-list.csv"\n[old]\ndataset = "live-yfinance-1999-01-01"\n'
+    )
+    rows = {r["name"]: r for r in list_universes()}
+    assert rows["gone"]["count"] is None and rows["old"]["count"] is None
+    assert rows["us-large"]["count"] == 1000
+    with pytest.raises(UniverseError, match="No dataset called 'live-yfinance-1999-01-01'"):
+        load_universe("old")
+
+
 def test_the_shipped_definitions_pass_the_schema() -> None:
     catalog = read_catalog(include_user=False)
     assert not catalog.problems and catalog.file_problem is None

@@ -405,7 +405,9 @@ def list_universes() -> list[dict[str, object]]:
 
     Sizes of the shipped universes come from the snapshot's manifest (computed when it was
     built) while their definitions are unchanged; a refreshed dataset's size is its company
-    count; a universe defined in the user's own file is loaded to count it.
+    count; a universe defined in the user's own file is loaded to count it (one that cannot be
+    loaded, its tickers file or dataset gone, is listed with ``count`` None and ``as_of`` "?";
+    asking for it by name gives the reason).
 
     Returns
     -------
@@ -416,26 +418,10 @@ def list_universes() -> list[dict[str, object]]:
     sizes = manifest.get("as_of_summary", {}).get("universe_sizes", {})
     rows: list[dict[str, object]] = []
     for name, d in universe_definitions().items():
-        dataset = d.dataset or "snapshot"
-        if d.dataset is not None and d.dataset != "snapshot":
-            info = read_manifest(d.dataset)
-            count: int | None = int(info.get("counts", {}).get("companies", 0))
-            as_of, provider = str(info.get("as_of", "?")), str(info.get("provider", "?"))
-        else:
-            known = sizes.get(name)
-            fresh = (
-                known is not None
-                and d.origin == str(BUILTIN_FILE)
-                and known.get("definition") == definition_fingerprint(name)
-            )
-            if fresh:
-                count = int(known["count"])
-                as_of, provider = str(manifest["as_of"]), "snapshot"
-            else:
-                from universes.loader import load_universe
-
-                u = load_universe(name)
-                count, as_of, provider, dataset = len(u), u.as_of.date().isoformat(), u.provider, u.dataset
+        try:
+            count, as_of, provider, dataset = _size(name, d, manifest, sizes)
+        except (UniverseError, OSError):  # a user's universe whose file or dataset is gone
+            count, as_of, provider, dataset = None, "?", "?", d.dataset or "?"
         rows.append(
             {
                 "name": name,
@@ -448,6 +434,31 @@ def list_universes() -> list[dict[str, object]]:
             }
         )
     return rows
+
+
+def _size(
+    name: str, d: UniverseDefinition, manifest: dict[str, Any], sizes: dict[str, Any]
+) -> tuple[int | None, str, str, str]:
+    """A universe's ``count``, ``as_of``, ``provider`` and ``dataset`` for the listing."""
+    if d.dataset is not None and d.dataset != "snapshot":
+        info = read_manifest(d.dataset)
+        return (
+            int(info.get("counts", {}).get("companies", 0)),
+            str(info.get("as_of", "?")),
+            str(info.get("provider", "?")),
+            d.dataset,
+        )
+    known = sizes.get(name)
+    if (
+        known is not None
+        and d.origin == str(BUILTIN_FILE)
+        and known.get("definition") == definition_fingerprint(name)
+    ):
+        return int(known["count"]), str(manifest["as_of"]), "snapshot", "snapshot"
+    from universes.loader import load_universe
+
+    u = load_universe(name)
+    return len(u), u.as_of.date().isoformat(), u.provider, u.dataset
 
 
 def universe_notes(name: str) -> tuple[str, ...]:
