@@ -210,7 +210,10 @@ class Catalog:
     def warnings(self) -> list[str]:
         """One line per problem, for a front end to show (the shipped universes still work)."""
         out = [f"{self.file_problem} The shipped universes are used without it."] if self.file_problem else []
-        return out + [f"{msg} Universe left out until it is fixed." for msg in self.problems.values()]
+        return out + [
+            f"{msg} Universe {name!r} is left out until this is fixed."
+            for name, msg in self.problems.items()
+        ]
 
 
 def user_universes_file() -> Path:
