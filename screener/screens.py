@@ -101,11 +101,17 @@ class ScreenFilters(Schema):
     min_quality: Annotated[float, Field(ge=0, le=100)] | None = _about("min_quality")
     max_price_to_fair_value: NonNegative | None = _about("max_price_to_fair_value")
     min_piotroski: Annotated[float, Field(ge=0, le=9)] | None = _about("min_piotroski")
-    z_zones: list[Annotated[str, AfterValidator(one_of(Z_ZONE_NAMES, "Altman zone"))]] | None = _about("z_zones")
+    z_zones: list[Annotated[str, AfterValidator(one_of(Z_ZONE_NAMES, "Altman zone"))]] | None = (
+        _about("z_zones")
+    )
     max_fundamentals_age_months: NonNegative | None = _about("max_fundamentals_age_months")
-    exclude_flags: list[Annotated[str, AfterValidator(one_of(FLAGS, "red flag"))]] | None = _about("exclude_flags")
+    exclude_flags: list[Annotated[str, AfterValidator(one_of(FLAGS, "red flag"))]] | None = (
+        _about("exclude_flags")
+    )
     only_cheap: bool | None = _about("only_cheap")
-    max_uncertainty: Annotated[str, AfterValidator(one_of(UNCERTAINTY_LEVELS, "uncertainty rating"))] | None = _about("max_uncertainty")
+    max_uncertainty: (
+        Annotated[str, AfterValidator(one_of(UNCERTAINTY_LEVELS, "uncertainty rating"))] | None
+    ) = _about("max_uncertainty")
 
 
 class _FactorTable(Schema):
@@ -123,17 +129,24 @@ class _FlagTable(Schema):
 
 
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+Points = Annotated[float, Field(ge=0, le=100)]
 #: The ``[weights]`` table: factor -> weight 0-100, at least one above 0.
 ScreenWeights: type[Schema] = create_model(  # type: ignore[call-overload]
     "ScreenWeights",
     __base__=_FactorTable,
-    **{name: (Weight | None, Field(default=None, description=f"{factor.label}, weight 0-{MAX_WEIGHT:g}")) for name, factor in FACTORS.items()},
+    **{
+        name: (Weight | None, Field(default=None, description=f"{factor.label}, weight 0-{MAX_WEIGHT:g}"))
+        for name, factor in FACTORS.items()
+    },
 )
 #: The ``[penalties]`` table: red flag -> points off the composite, 0-100.
 ScreenPenalties: type[Schema] = create_model(  # type: ignore[call-overload]
     "ScreenPenalties",
     __base__=_FlagTable,
-    **{name: (Annotated[float, Field(ge=0, le=100)] | None, Field(default=None, description="points off the composite, 0-100")) for name in FLAGS},
+    **{
+        name: (Points | None, Field(default=None, description="points off the composite, 0-100"))
+        for name in FLAGS
+    },
 )
 
 
@@ -186,17 +199,18 @@ class ScreenFile(Schema):
     name: str = "custom"
     description: str = ""
     filters: ScreenFilters | None = Field(default=None, description="a [filters] table: filter = value")
-    ranking: ScreenRanking | None = Field(default=None, description='a [ranking] table: peer_group = "sector", missing = "worst"'
+    ranking: ScreenRanking | None = Field(
+        default=None, description='a [ranking] table: peer_group = "sector", missing = "worst"'
     )
     weights: ScreenWeights = Field(  # type: ignore[valid-type]
         description="a screen needs one, giving at least one factor a weight above 0 (factor = "
         f"weight, 0-{MAX_WEIGHT:g}); factors: " + ", ".join(FACTORS)
     )
     penalties: ScreenPenalties | None = Field(  # type: ignore[valid-type]
-        None, description="a [penalties] table: red flag = points, 0-100"
+        default=None, description="a [penalties] table: red flag = points, 0-100"
     )
     assumptions: ScreenAssumptions | None = Field(  # type: ignore[valid-type]
-        None, description="an [assumptions] table: assumption = value"
+        default=None, description="an [assumptions] table: assumption = value"
     )
 
 
