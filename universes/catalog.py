@@ -83,6 +83,12 @@ def _check_rank(pair: list[int]) -> list[int]:
     return pair
 
 
+def _check_country(code: str) -> str:
+    if not (len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()):
+        raise ValueError(f"{code!r} is not a country code: use two capital letters (ISO 3166, e.g. US, CA, GB)")
+    return code
+
+
 def _about(description: str) -> Any:
     return Field(default=None, description=description)
 
@@ -109,7 +115,7 @@ class UniverseTable(Schema):
     security_types: list[Annotated[str, AfterValidator(one_of(SECURITY_TYPES, "security type"))]] | None = _about(
         "kinds of listed line to keep: " + ", ".join(SECURITY_TYPES)
     )
-    countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] | None = _about(
+    countries: list[Annotated[str, AfterValidator(_check_country)]] | None = _about(
         'business-address countries to keep (ISO codes, e.g. ["US"])'
     )
     max_fundamentals_age_months: NonNegative | None = _about(
