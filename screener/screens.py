@@ -10,8 +10,6 @@ A screen is a TOML file::
     manufacturing = true
     exclude_life_sciences = true
     z_zones = ["safe", "grey"]
-    themes = ["energy_transition"]    # needs theme tags (run_screen's ``tags``)
-    min_interest_coverage = 3.0       # the rate-cut tilt's floor: no distress
 
     [ranking]
     peer_group = "sector"     # or "universe"
@@ -27,26 +25,33 @@ A screen is a TOML file::
     [assumptions]             # see screener.assumptions.ValuationAssumptions
     risk_free_rate = 0.041
 
-An unknown table, filter, factor or assumption is an error that names it and lists the valid
-ones. The shipped screens are in ``screener/screens``; users save theirs in
-``$ROTATION_HOME/screens`` (or anywhere, by path).
+A screen file is checked against :class:`ScreenFile` (see :mod:`universes.validation`): an
+unknown table, filter, factor, red flag or assumption is an error that names it with close
+matches and lists the valid ones; a value of the wrong type (``"1"`` for a number, ``"false"``
+or ``1`` for a boolean, a number where a table or list belongs), NaN, an infinity or a value out
+of range is an error naming the file, the table and the key. ``[weights]`` is required: a file
+without it (an empty file too) is refused rather than ranked on weights it never gave. Screens
+built in code (:class:`Screen`) pass the same schema. The shipped screens are in
+``screener/screens``; users save theirs in ``$ROTATION_HOME/screens`` (or anywhere, by path).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import pandas as pd
+from pydantic import AfterValidator, Field, create_model, model_validator
 
 from screener.assumptions import RETIRED, UNCERTAINTY_LEVELS, ValuationAssumptions
 from screener.flags import FLAGS
 from screener.ranking import FACTORS, MISSING_POLICIES, PEER_GROUPS
+from universes.catalog import SectorNames, SicRanges
 from universes.errors import UserError
 from universes.files import atomic_write_text
 from universes.toml_io import read_toml, toml_value
+from universes.validation import NonNegative, Schema, one_of, validate
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "screens"
 DEFAULT_SCREEN = "small-cap-value-quality"
@@ -55,7 +60,7 @@ FILTERS: dict[str, str] = {
     "min_market_cap": "USD, market capitalisation at least",
     "max_market_cap": "USD, market capitalisation at most",
     "sectors": "list of sectors to keep (empty: all)",
-    "sic_ranges": "list of [first, last] SIC code ranges to keep",
+    "sic_ranges": "list of [first, last] SIC code ranges to keep, e.g. [[2000, 3999]]",
     "manufacturing": "true: SIC 2000-3999 only",
     "exclude_life_sciences": "true: drop SIC 2833-2836 (pharma, biotech)",
     "min_adv_usd": "USD, average daily dollar volume at least",
@@ -72,130 +77,30 @@ FILTERS: dict[str, str] = {
     "max_debt_to_ebitda": "debt / EBITDA at most (no debt: 0; debt without positive EBITDA: 99)",
 }
 Z_ZONE_NAMES = ("safe", "grey", "distress", "n/a")
-TOP_KEYS = ("name", "description", "filters", "ranking", "weights", "penalties", "assumptions")
-RANKING_KEYS = ("peer_group", "missing")
+#: The largest factor weight (weights are relative; the app's form takes 0-100 too).
+MAX_WEIGHT = 100.0
 
 
 class ScreenError(UserError):
     """A screen file or setting is invalid; the message names it and lists the valid ones."""
 
 
-@dataclass(frozen=True)
-class Screen:
-    """A complete screen: what to keep, how to rank, and the valuation assumptions."""
-
-    name: str = "custom"
-    description: str = ""
-    filters: dict[str, Any] = field(default_factory=dict)
-    weights: dict[str, float] = field(
-        default_factory=lambda: {"price_to_fair_value": 1.0, "piotroski_f": 1.0}
-    )
-    peer_group: str = "sector"
-    missing: str = "worst"
-    assumptions: ValuationAssumptions = field(default_factory=ValuationAssumptions)
-    penalties: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def with_filters(self, **changes: Any) -> Screen:
-        """A copy with some filters changed (``None`` removes a filter)."""
-        filters = {**self.filters, **changes}
-        return replace(self, filters={k: v for k, v in filters.items() if v is not None})
-
-    def with_weights(self, **changes: float) -> Screen:
-        """A copy with some factor weights changed."""
-        return replace(self, weights={**self.weights, **changes})
-
-    def with_penalties(self, **changes: float) -> Screen:
-        """A copy with some red-flag penalties changed (0 removes one)."""
-        penalties = {**self.penalties, **changes}
-        return replace(self, penalties={k: v for k, v in penalties.items() if v})
+# ----------------------------------------------------------------------------- the schema
+def _about(key: str) -> Any:
+    return Field(default=None, description=FILTERS[key])
 
 
-def _unknown(kind: str, name: str, valid: list[str] | tuple[str, ...], where: str) -> ScreenError:
-    return ScreenError(f"{where}unknown {kind} {name!r}. Valid {kind}s: {', '.join(valid)}.")
-
-
-def validate(screen: Screen, where: str = "") -> None:
-    """Raise :class:`ScreenError` for any unknown or out-of-range setting."""
-    for key, value in screen.filters.items():
-        if key not in FILTERS:
-            raise _unknown("filter", key, list(FILTERS), where)
-        _check_filter(key, value, where)
-    for key, w in screen.weights.items():
-        if key not in FACTORS:
-            raise _unknown("factor", key, list(FACTORS), where)
-        if not isinstance(w, int | float) or isinstance(w, bool) or w < 0 or not math.isfinite(w):
-            raise ScreenError(f"{where}weight of {key!r} must be a number >= 0, not {w!r}.")
-    if screen.weights and sum(screen.weights.values()) <= 0:
-        raise ScreenError(f"{where}at least one factor weight must be above 0.")
-    for key, points in screen.penalties.items():
-        if key not in FLAGS:
-            raise _unknown("red flag", key, list(FLAGS), where)
-        if not isinstance(points, int | float) or isinstance(points, bool) or not 0 <= points <= 100:
-            raise ScreenError(f"{where}penalty of {key!r} must be 0-100 points, not {points!r}.")
-    if screen.peer_group not in PEER_GROUPS:
-        raise ScreenError(
-            f"{where}peer_group must be one of {', '.join(PEER_GROUPS)}, not {screen.peer_group!r}."
-        )
-    if screen.missing not in MISSING_POLICIES:
-        raise ScreenError(
-            f"{where}missing must be one of {', '.join(MISSING_POLICIES)}, not {screen.missing!r}."
-        )
-
-
-def _check_filter(key: str, value: Any, where: str) -> None:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if key in ("manufacturing", "exclude_life_sciences"):
-        ok = isinstance(value, bool)
-    elif key == "sectors":
-        ok = isinstance(value, list) and all(isinstance(s, str) for s in value)
-    elif key == "z_zones":
-        ok = isinstance(value, list) and all(z in Z_ZONE_NAMES for z in value)
-    elif key == "exclude_flags":
-        ok = isinstance(value, list) and all(f in FLAGS for f in value)
-    elif key == "only_cheap":
-        ok = isinstance(value, bool)
-    elif key == "max_uncertainty":
-        ok = value in UNCERTAINTY_LEVELS
-    elif key == "themes":
-        ok = isinstance(value, list) and all(isinstance(t, str) for t in value)
-        if ok:
-            _check_themes(value, where)
-    elif key == "min_interest_coverage":
-        ok = number
-    elif key == "sic_ranges":
-        ok = isinstance(value, list) and all(
-            isinstance(r, list)
-            and len(r) == 2
-            and all(isinstance(x, int) for x in r)
-            and r[0] <= r[1]
-            for r in value
-        )
-    elif key == "min_piotroski":
-        ok = number and 0 <= value <= 9
-    elif key == "min_quality":
-        ok = number and 0 <= value <= 100
-    else:
-        ok = number and value >= 0
-    if not ok:
-        raise ScreenError(f"{where}filter {key!r} has an invalid value {value!r} ({FILTERS[key]}).")
-
-
-def _check_themes(names: list[str], where: str) -> None:
-    """Every name is a theme (shipped or the user's), written as its id or as a name that reads
-    as its id ("Energy transition" for ``energy_transition``)."""
+def _theme_name(name: str) -> str:
+    """A theme's id (shipped or the user's); a name that reads as an id gets the id to write."""
     from universes.themes import ThemeError, find_theme, load_themes, theme_id
 
     try:
-        themes = load_themes()
-        for name in names:
-            theme = find_theme(name, themes)
-            if theme_id(name) != theme.id:
-                raise ScreenError(f"{where}filter 'themes': write {theme.id!r} for {name!r}.")
+        theme = find_theme(name, load_themes())
     except ThemeError as exc:
-        raise ScreenError(f"{where}filter 'themes': {exc}") from exc
+        raise ValueError(str(exc).rstrip(".")) from None
+    if theme_id(name) != theme.id:
+        raise ValueError(f"write {theme.id!r} for {name!r}")
+    return name
 
 
 def theme_columns(names: list[str], table: pd.DataFrame) -> list[str]:
@@ -218,42 +123,217 @@ def theme_columns(names: list[str], table: pd.DataFrame) -> list[str]:
     return columns
 
 
-def screen_from_dict(data: dict[str, Any], where: str = "") -> Screen:
-    """Build a screen from parsed TOML, rejecting anything unknown."""
-    for key in data:
-        if key not in TOP_KEYS:
-            raise _unknown("setting", key, TOP_KEYS, where)
-    ranking = data.get("ranking", {})
-    for key in ranking:
-        if key not in RANKING_KEYS:
-            raise _unknown("ranking option", key, RANKING_KEYS, where)
-    assumptions_data = data.get("assumptions", {})
-    valid_assumptions = ValuationAssumptions.names()
-    for key in assumptions_data:
-        if key in RETIRED:
-            raise ScreenError(
-                f"{where}assumption {key!r} is no longer used: {RETIRED[key]}. Remove it."
-            )
-        if key not in valid_assumptions:
-            raise _unknown("assumption", key, valid_assumptions, where)
-    try:
-        assumptions = ValuationAssumptions(**assumptions_data)
-    except (TypeError, ValueError) as exc:
-        raise ScreenError(f"{where}invalid assumptions: {exc}.") from exc
-    weights = _floats(data.get("weights", {}))
-    try:
-        return Screen(
-            name=str(data.get("name", "custom")),
-            description=str(data.get("description", "")),
-            filters=dict(data.get("filters", {})),
-            weights=weights,
-            peer_group=ranking.get("peer_group", "sector"),
-            missing=ranking.get("missing", "worst"),
-            assumptions=assumptions,
-            penalties=_floats(data.get("penalties", {})),
-        )
-    except ScreenError as exc:
-        raise ScreenError(f"{where}{exc}") from exc
+class ScreenFilters(Schema):
+    """The ``[filters]`` table: every key optional (see :data:`FILTERS`)."""
+
+    noun: ClassVar[str] = "filter"
+    min_market_cap: NonNegative | None = _about("min_market_cap")
+    max_market_cap: NonNegative | None = _about("max_market_cap")
+    sectors: SectorNames | None = _about("sectors")
+    sic_ranges: SicRanges | None = _about("sic_ranges")
+    manufacturing: bool | None = _about("manufacturing")
+    exclude_life_sciences: bool | None = _about("exclude_life_sciences")
+    min_adv_usd: NonNegative | None = _about("min_adv_usd")
+    min_quality: Annotated[float, Field(ge=0, le=100)] | None = _about("min_quality")
+    max_price_to_fair_value: NonNegative | None = _about("max_price_to_fair_value")
+    min_piotroski: Annotated[float, Field(ge=0, le=9)] | None = _about("min_piotroski")
+    z_zones: list[Annotated[str, AfterValidator(one_of(Z_ZONE_NAMES, "Altman zone"))]] | None = (
+        _about("z_zones")
+    )
+    max_fundamentals_age_months: NonNegative | None = _about("max_fundamentals_age_months")
+    exclude_flags: list[Annotated[str, AfterValidator(one_of(FLAGS, "red flag"))]] | None = (
+        _about("exclude_flags")
+    )
+    only_cheap: bool | None = _about("only_cheap")
+    max_uncertainty: (
+        Annotated[str, AfterValidator(one_of(UNCERTAINTY_LEVELS, "uncertainty rating"))] | None
+    ) = _about("max_uncertainty")
+    themes: list[Annotated[str, AfterValidator(_theme_name)]] | None = _about("themes")
+    min_interest_coverage: Annotated[float, Field(ge=-100, le=100)] | None = _about("min_interest_coverage")
+    max_debt_to_ebitda: NonNegative | None = _about("max_debt_to_ebitda")
+
+
+class _FactorTable(Schema):
+    noun: ClassVar[str] = "factor"
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> _FactorTable:
+        if not any(w for w in self.model_dump().values() if w):
+            raise ValueError("at least one factor weight must be above 0")
+        return self
+
+
+class _FlagTable(Schema):
+    noun: ClassVar[str] = "red flag"
+
+
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+Points = Annotated[float, Field(ge=0, le=100)]
+#: The ``[weights]`` table: factor -> weight 0-100, at least one above 0.
+ScreenWeights: type[Schema] = create_model(  # type: ignore[call-overload]
+    "ScreenWeights",
+    __base__=_FactorTable,
+    **{
+        name: (Weight | None, Field(default=None, description=f"{factor.label}, weight 0-{MAX_WEIGHT:g}"))
+        for name, factor in FACTORS.items()
+    },
+)
+#: The ``[penalties]`` table: red flag -> points off the composite, 0-100.
+ScreenPenalties: type[Schema] = create_model(  # type: ignore[call-overload]
+    "ScreenPenalties",
+    __base__=_FlagTable,
+    **{
+        name: (Points | None, Field(default=None, description="points off the composite, 0-100"))
+        for name in FLAGS
+    },
+)
+
+
+class ScreenRanking(Schema):
+    """The ``[ranking]`` table."""
+
+    noun: ClassVar[str] = "ranking option"
+    peer_group: Annotated[str, AfterValidator(one_of(PEER_GROUPS, "peer group"))] = "sector"
+    missing: Annotated[str, AfterValidator(one_of(MISSING_POLICIES, "missing-data policy"))] = "worst"
+
+
+_ASSUMPTION_TYPES = {bool: bool, int: int, float: float, str: str, tuple: list[float]}
+
+
+class _AssumptionTable(Schema):
+    noun: ClassVar[str] = "assumption"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        for key in data if isinstance(data, dict) else ():
+            if key in RETIRED:
+                raise ValueError(f"assumption {key!r} is no longer used: {RETIRED[key]}. Remove it")
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _AssumptionTable:
+        try:
+            ValuationAssumptions(**self.model_dump(exclude_none=True))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+#: The ``[assumptions]`` table: any of :class:`ValuationAssumptions`' fields.
+ScreenAssumptions: type[Schema] = create_model(  # type: ignore[call-overload]
+    "ScreenAssumptions",
+    __base__=_AssumptionTable,
+    **{f.name: (_ASSUMPTION_TYPES[type(f.default)] | None, None) for f in fields(ValuationAssumptions)},
+)
+
+
+class ScreenFile(Schema):
+    """A whole screen file (or a workspace's ``[screen]`` table).
+
+    ``[weights]`` is required: a screen without weights would rank every company 0 and fall
+    back to alphabetical order, so it is refused rather than given weights silently.
+    """
+
+    name: str = "custom"
+    description: str = ""
+    filters: ScreenFilters | None = Field(default=None, description="a [filters] table: filter = value")
+    ranking: ScreenRanking | None = Field(
+        default=None, description='a [ranking] table: peer_group = "sector", missing = "worst"'
+    )
+    weights: ScreenWeights = Field(  # type: ignore[valid-type]
+        description="a screen needs one, giving at least one factor a weight above 0 (factor = "
+        f"weight, 0-{MAX_WEIGHT:g}); factors: " + ", ".join(FACTORS)
+    )
+    penalties: ScreenPenalties | None = Field(  # type: ignore[valid-type]
+        default=None, description="a [penalties] table: red flag = points, 0-100"
+    )
+    assumptions: ScreenAssumptions | None = Field(  # type: ignore[valid-type]
+        default=None, description="an [assumptions] table: assumption = value"
+    )
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A complete screen: what to keep, how to rank, and the valuation assumptions."""
+
+    name: str = "custom"
+    description: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"price_to_fair_value": 1.0, "piotroski_f": 1.0}
+    )
+    peer_group: str = "sector"
+    missing: str = "worst"
+    assumptions: ValuationAssumptions = field(default_factory=ValuationAssumptions)
+    penalties: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_screen(self)
+
+    def with_filters(self, **changes: Any) -> Screen:
+        """A copy with some filters changed (``None`` removes a filter)."""
+        filters = {**self.filters, **changes}
+        return replace(self, filters={k: v for k, v in filters.items() if v is not None})
+
+    def with_weights(self, **changes: float) -> Screen:
+        """A copy with some factor weights changed."""
+        return replace(self, weights={**self.weights, **changes})
+
+    def with_penalties(self, **changes: float) -> Screen:
+        """A copy with some red-flag penalties changed (0 removes one)."""
+        penalties = {**self.penalties, **changes}
+        return replace(self, penalties={k: v for k, v in penalties.items() if v})
+
+
+def check_screen(screen: Screen, file: str | Path | None = None) -> None:
+    """Raise :class:`ScreenError` for any unknown, mistyped or out-of-range setting of a screen."""
+    validate(
+        ScreenFile,
+        {
+            "name": screen.name,
+            "description": screen.description,
+            "filters": screen.filters,
+            "ranking": {"peer_group": screen.peer_group, "missing": screen.missing},
+            "weights": screen.weights,
+            "penalties": screen.penalties,
+        },
+        ScreenError,
+        file,
+    )
+
+
+def screen_from_dict(data: Any, file: str | Path | None = None, table: str = "") -> Screen:
+    """Build a screen from parsed TOML, refusing anything unknown, mistyped or out of range.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed file (or a workspace's ``[screen]`` table).
+    file : str or pathlib.Path, optional
+        Where it came from, named in messages.
+    table : str
+        Where ``data`` sits in that file (``"screen"`` in a workspace).
+
+    Raises
+    ------
+    ScreenError
+        Naming the file, table and key, the value found and what was expected (see
+        :mod:`universes.validation`); a file without ``[weights]`` (an empty file too) is
+        refused.
+    """
+    checked = validate(ScreenFile, data, ScreenError, file, table)
+    ranking = checked.ranking or ScreenRanking()
+    return Screen(
+        name=checked.name,
+        description=checked.description,
+        filters=dict(data.get("filters", {})),
+        weights=_floats(data["weights"]),
+        peer_group=ranking.peer_group,
+        missing=ranking.missing,
+        assumptions=ValuationAssumptions(**data.get("assumptions", {})),
+        penalties=_floats(data.get("penalties", {})),
+    )
 
 
 def _floats(table: Any) -> Any:
@@ -299,7 +379,7 @@ def load_screen(name_or_path: str | Path | None = None) -> Screen:
                 f"Unknown screen {text!r}. Valid screens: {', '.join(screens)}; or give a path to a .toml file."
             )
         path = screens[text]
-    return screen_from_dict(read_toml(path, ScreenError, "screen"), where=f"{path}: ")
+    return screen_from_dict(read_toml(path, ScreenError, "screen"), path)
 
 
 def screen_to_toml(screen: Screen) -> str:

@@ -31,8 +31,11 @@ from __future__ import annotations
 import threading
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BeforeValidator, Field
 
 from optimizer.constraints import (
     ConstraintSettings,
@@ -49,6 +52,7 @@ from universes.errors import UserError
 from universes.files import atomic_write_text
 from universes.holdings import Holdings, read_holdings
 from universes.toml_io import dump_toml, read_toml
+from universes.validation import Schema, validate
 
 if TYPE_CHECKING:
     from optimizer import RotationOptimizer, RotationResult
@@ -545,44 +549,75 @@ class Session:
     def from_workspace(cls, path: str | Path) -> Session:
         """Open a saved workspace.
 
+        The file is checked against :class:`WorkspaceFile` (strict types, no unknown keys), its
+        ``[screen]`` against the screen schema and its ``[constraints]`` by the optimiser.
+
         Raises
         ------
-        universes.errors.UserError
-            The file is missing or not TOML, or names something that cannot be used; the
-            message names the workspace file.
+        WorkspaceError
+            The file is missing, unreadable or not TOML, has a key of the wrong type or an
+            unknown one, or names something that cannot be used; the message names the
+            workspace file (and the table and key where there is one). A front end shows it and
+            carries on with the session it had.
         """
         p = Path(path).expanduser()
         data = read_toml(p, WorkspaceError, "workspace")
-        unknown = [k for k in data if k not in ("workspace", "screen", "constraints")]
-        ws = data.get("workspace", {})
-        if not isinstance(ws, dict):
-            raise WorkspaceError(f"{p}: [workspace] must be a table with {', '.join(WORKSPACE_KEYS)}.")
-        unknown += [f"workspace.{k}" for k in ws if k not in WORKSPACE_KEYS]
-        if unknown:
-            raise WorkspaceError(
-                f"{p}: unknown setting {unknown[0]!r}. A workspace has [workspace] "
-                f"({', '.join(WORKSPACE_KEYS)}), [screen] and [constraints]."
-            )
-        screen = screen_from_dict(data["screen"], f"{p} [screen]: ") if "screen" in data else None
-        settings = settings_from_dict(data["constraints"], f"{p} [constraints]: ") if "constraints" in data else None
-        capital = ws.get("capital")
-        if capital is not None and (not isinstance(capital, int | float) or isinstance(capital, bool) or not capital >= 0):
-            raise WorkspaceError(f"{p}: capital must be a number of USD, 0 or more, not {capital!r}.")
+        checked = validate(WorkspaceFile, data, WorkspaceError, p)
+        ws = checked.workspace or WorkspaceTable()
         try:
+            screen = screen_from_dict(checked.screen, p, table="screen") if checked.screen is not None else None
+            settings = _workspace_constraints(checked.constraints, p) if checked.constraints is not None else None
             session = cls(
-                universe=str(ws.get("universe", DEFAULT_UNIVERSE)),
-                as_of=ws.get("as_of"),
+                universe=ws.universe,
+                as_of=ws.as_of,
                 screen=screen,
                 constraints=settings,
-                holdings=ws.get("holdings"),
-                sheet=ws.get("sheet"),
-                ignore_unknown=bool(ws.get("ignore_unknown", False)),
-                capital=None if capital is None else float(capital),
+                holdings=ws.holdings,
+                sheet=ws.sheet,
+                ignore_unknown=ws.ignore_unknown,
+                capital=ws.capital,
             )
         except UserError as exc:
-            raise WorkspaceError(f"Workspace {p}: {exc}") from exc
+            message = str(exc)
+            raise WorkspaceError(message if str(p) in message else f"{p}: {message}") from exc
         session.constraints_label = f"from workspace {p.name}"
         return session
+
+
+def _as_text(value: Any) -> Any:
+    """A TOML date (``as_of = 2024-03-08``, unquoted) as the text a quoted one would be."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+class WorkspaceTable(Schema):
+    """The ``[workspace]`` table of a workspace file (see the module docstring)."""
+
+    universe: str = Field(default=DEFAULT_UNIVERSE, min_length=1, description="a universe name or a .csv/.xlsx list of tickers")
+    as_of: Annotated[str, BeforeValidator(_as_text)] | None = Field(default=None, description="YYYY-MM-DD")
+    holdings: str | None = Field(default=None, description="the path of a .csv/.xlsx holdings file")
+    sheet: str | None = Field(default=None, description="the worksheet of an .xlsx holdings file")
+    ignore_unknown: bool = Field(default=False, description="true: keep holdings the data do not know as untradeable")
+    capital: Annotated[float, Field(ge=0, lt=1e15)] | None = Field(default=None, description="new cash, USD")
+
+
+class WorkspaceFile(Schema):
+    """A whole workspace file: ``[workspace]``, ``[screen]`` and ``[constraints]``."""
+
+    workspace: WorkspaceTable | None = Field(default=None, description="a [workspace] table: " + ", ".join(WORKSPACE_KEYS))
+    screen: dict[str, Any] | None = Field(default=None, description="a [screen] table, as in a screen file")
+    constraints: dict[str, Any] | None = Field(default=None, description="a [constraints] table, as in a constraints file")
+
+
+def _workspace_constraints(table: dict[str, Any], path: Path) -> ConstraintSettings:
+    """A workspace's ``[constraints]`` as settings; anything unusable is a WorkspaceError."""
+    try:
+        return settings_from_dict(table, f"{path} [constraints]: ")
+    except UserError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        # the constraints reader does not yet type-check every value: a wrong type in a
+        # hand-edited workspace must still be a message, not a crash of the app
+        raise WorkspaceError(f"{path}: [constraints] cannot be used ({type(exc).__name__}: {exc}).") from exc
 
 
 def check_capital(capital: float | None) -> float | None:

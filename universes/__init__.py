@@ -18,7 +18,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from universes.catalog import DEFAULT_UNIVERSE, list_universes, universe_definitions, universe_notes
+from universes.catalog import (
+    DEFAULT_UNIVERSE,
+    catalog_warnings,
+    list_universes,
+    universe_definitions,
+    universe_notes,
+)
 from universes.errors import DataFileError, UniverseError
 
 if TYPE_CHECKING:
@@ -60,6 +66,7 @@ __all__ = [
     "PriceHistory",
     "Universe",
     "UniverseError",
+    "catalog_warnings",
     "company_record",
     "find_company",
     "integrity_report",

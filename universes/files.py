@@ -3,6 +3,7 @@ writing any file atomically."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import tempfile
@@ -79,6 +80,8 @@ def read_table(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame
     """
     p = Path(path).expanduser()
     name = str(path)
+    if p.is_dir():
+        raise DataFileError(name, "is a folder, not a file. Give the path of a .csv or .xlsx file.")
     if not p.is_file():
         raise DataFileError(
             name, "no such file. Check the path (relative paths start from the current folder)."
@@ -91,7 +94,11 @@ def read_table(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame
     try:
         if suffix == ".csv":
             frame = pd.read_csv(
-                p, dtype=object, skipinitialspace=True, keep_default_na=False, na_values=[""]
+                io.StringIO(_csv_text(p, name)),
+                dtype=object,
+                skipinitialspace=True,
+                keep_default_na=False,
+                na_values=[""],
             )
             used_sheet = None
         else:
@@ -112,12 +119,44 @@ def read_table(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame
             frame = pd.read_excel(p, sheet_name=used_sheet, dtype=object, engine="openpyxl")
     except DataFileError:
         raise
+    except OSError as exc:
+        raise DataFileError(name, f"cannot be read ({exc.strerror or exc}). Check its permissions.") from None
     except Exception as exc:  # the parsers raise many types; all mean "cannot read this file"
         raise DataFileError(name, f"cannot be read as {suffix[1:].upper()} ({exc}).") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    _check_separator(frame, name)
     frame = frame.dropna(how="all")
     frame.index = frame.index + 2
     return frame, used_sheet
+
+
+def _csv_text(path: Path, name: str) -> str:
+    """A CSV file's text; a file that is not UTF-8 is an error naming the row."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        row = raw[: exc.start].count(b"\n") + 1
+        raise DataFileError(
+            name,
+            f"not UTF-8 text (byte {raw[exc.start]:#04x}). Save the file as 'CSV UTF-8'.",
+            row=row,
+        ) from None
+
+
+def _check_separator(frame: pd.DataFrame, name: str) -> None:
+    """A header read as one column that holds ';' or tabs: the file uses another separator."""
+    if len(frame.columns) != 1:
+        return
+    header = frame.columns[0]
+    for separator, label in ((";", ";"), ("\t", "tab")):
+        if separator in header:
+            raise DataFileError(
+                name,
+                f"the file looks {label}-separated (header {header!r}): save it with commas "
+                "between the columns (in Excel: 'CSV UTF-8 (comma delimited)').",
+                row=1,
+            )
 
 
 def find_column(frame: pd.DataFrame, *aliases: str) -> str | None:
@@ -129,6 +168,10 @@ def find_column(frame: pd.DataFrame, *aliases: str) -> str | None:
     return None
 
 
+#: Dates a user file may hold: wider than any fiscal year or trade, inside what pandas represents.
+FIRST_DATE, LAST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31")
+
+
 def numeric_column(
     frame: pd.DataFrame,
     column: str,
@@ -137,11 +180,24 @@ def numeric_column(
     *,
     non_negative: bool = False,
     required: bool = True,
+    whole: bool = False,
+    below: float | None = None,
 ) -> pd.Series:
     """Parse a column as numbers, raising at the first bad cell.
 
     Thousands separators (``1,000``) and a leading ``$`` are accepted. Blank cells are an error
-    when ``required``, otherwise NaN.
+    when ``required``, otherwise NaN. Infinities (``inf``, ``1e400``) are always refused.
+
+    Parameters
+    ----------
+    non_negative : bool
+        Refuse numbers below 0.
+    required : bool
+        Refuse blank cells.
+    whole : bool
+        Refuse numbers with a fraction (years, counts of things).
+    below : float, optional
+        Refuse numbers of this size or more (a bound no real figure reaches).
     """
     raw = frame[column]
     text = (
@@ -152,22 +208,54 @@ def numeric_column(
     )
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     blank = raw.isna() | (text.fillna("") == "")
-    bad = values.isna() & ~blank
+    checks = [(values.isna() & ~blank, "{cell!r} is not a number.")]
     if required:
-        bad |= blank
+        checks.append((blank, "is blank; a number is required."))
+    checks.append((pd.Series(np.isinf(values), index=values.index), "{cell!r} is not a finite number."))
     if non_negative:
-        bad |= values < 0
+        checks.append((values < 0, "{cell!r} is negative; it must be zero or more."))
+    if whole:
+        checks.append(((values % 1 != 0) & values.notna(), "{cell!r} is not a whole number."))
+    if below is not None:
+        checks.append((values.abs() >= below, "{cell!r} is not plausible here: it must be below {below:g}."))
+    first: tuple[int, str] | None = None
+    for bad, problem in checks:
+        if bad.any():
+            row = int(bad.idxmax())
+            if first is None or row < first[0]:
+                first = (row, problem)
+    if first is not None:
+        row, problem = first
+        raise DataFileError(
+            path, problem.format(cell=raw.loc[row], below=below), row=row, column=column, sheet=sheet
+        )
+    return values
+
+
+def date_column(
+    frame: pd.DataFrame, column: str, path: str, sheet: str | None, *, required: bool = True
+) -> pd.Series:
+    """Parse a column as dates (YYYY-MM-DD), raising at the first bad or out-of-range cell."""
+    raw = frame[column]
+    blank = raw.isna() | (raw.astype("string").str.strip() == "")
+    parsed = pd.to_datetime(raw, errors="coerce")
+    bad = parsed.isna() & (~blank | required)
     if bad.any():
         row = int(bad.idxmax())
-        cell = raw.loc[row]
-        if blank.loc[row]:
-            problem = "is blank; a number is required."
-        elif not np.isnan(values.loc[row]) and non_negative:
-            problem = f"{cell!r} is negative; it must be zero or more."
-        else:
-            problem = f"{cell!r} is not a number."
+        problem = "is blank; a date is required." if blank.loc[row] else f"{raw.loc[row]!r} is not a date (use YYYY-MM-DD)."
         raise DataFileError(path, problem, row=row, column=column, sheet=sheet)
-    return values
+    outside = (parsed < FIRST_DATE) | (parsed > LAST_DATE)
+    if outside.any():
+        row = int(outside.idxmax())
+        raise DataFileError(
+            path,
+            f"{raw.loc[row]!r} is outside the dates this tool handles "
+            f"({FIRST_DATE.date()} to {LAST_DATE.date()}).",
+            row=row,
+            column=column,
+            sheet=sheet,
+        )
+    return parsed.astype("datetime64[ns]")
 
 
 def check_columns(
@@ -200,20 +288,11 @@ def check_cells(
             continue
         col = frame[f.name]
         if f.kind in ("usd", "count", "int"):
-            out[f.name] = numeric_column(frame, f.name, path, sheet, required=f.required)
+            out[f.name] = numeric_column(
+                frame, f.name, path, sheet, required=f.required, whole=f.kind == "int"
+            )
         elif f.kind == "date":
-            parsed = pd.to_datetime(col, errors="coerce")
-            bad = parsed.isna() & (col.notna() if not f.required else True)
-            if bad.any():
-                row = int(bad.idxmax())
-                raise DataFileError(
-                    path,
-                    f"{col.loc[row]!r} is not a date (use YYYY-MM-DD).",
-                    row=row,
-                    column=f.name,
-                    sheet=sheet,
-                )
-            out[f.name] = parsed
+            out[f.name] = date_column(frame, f.name, path, sheet, required=f.required)
         else:
             blank = col.isna() | (col.astype("string").str.strip() == "")
             if f.required and blank.any():

@@ -9,8 +9,9 @@ Layout: one row per position with at least ``ticker`` and ``shares`` columns (``
 * The same ticker on several rows (several accounts) is merged, with a warning.
 * A ticker the dataset does not know is an error that lists close matches, unless
   ``ignore_unknown``: then it is kept as an *untradeable* holding (not valued, never traded).
-* A missing column, a blank, non-numeric or negative share count, or a wrong sheet is an error
-  naming the file, sheet, row and column. Nothing is written either way.
+* A missing column, a blank, non-numeric, infinite, negative or implausibly large (1e15 or more)
+  share count, amount or cost basis, or a wrong sheet is an error naming the file, sheet, row
+  and column. Nothing is written either way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from universes.files import find_column, numeric_column, read_table
 from universes.tickers import close_matches, normalize_tickers, unknown_ticker_message
 
 CASH_TICKERS = ("CASH", "$CASH", "USD", "CASH-USD")
+#: No share count, amount of cash or price per share reaches this (1e15: a thousand trillion).
+PLAUSIBLE_LIMIT = 1e15
 
 
 @dataclass(frozen=True)
@@ -111,13 +114,13 @@ def read_holdings(
     if is_cash.any():
         cash_rows = frame[is_cash]
         column = amount_col if amount_col is not None and cash_rows[amount_col].notna().all() else shares_col
-        cash_values = numeric_column(cash_rows, column, name, used_sheet, non_negative=True)
+        cash_values = numeric_column(cash_rows, column, name, used_sheet, non_negative=True, below=PLAUSIBLE_LIMIT)
         cash = float(cash_values.sum())
     positions = frame[~is_cash]
-    shares = numeric_column(positions, shares_col, name, used_sheet, non_negative=True)
+    shares = numeric_column(positions, shares_col, name, used_sheet, non_negative=True, below=PLAUSIBLE_LIMIT)
     basis_col = find_column(frame, "cost_basis", "cost", "basis")
     basis = (
-        numeric_column(positions, basis_col, name, used_sheet, non_negative=True, required=False)
+        numeric_column(positions, basis_col, name, used_sheet, non_negative=True, required=False, below=PLAUSIBLE_LIMIT)
         if basis_col is not None
         else pd.Series(float("nan"), index=positions.index)
     )

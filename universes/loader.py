@@ -51,7 +51,11 @@ MIN_HISTORY_SESSIONS = ADV_SESSIONS
 #: Identity columns of a fundamentals row; every other column may be left blank in a user file.
 ROW_KEYS = ("ticker", "fiscal_year", "period_end", "publish_date")
 #: A fiscal year a user file adds (not in the dataset) needs these.
-NEW_YEAR_REQUIRED = tuple(f.name for f in FUNDAMENTAL_FIELDS if f.required and f.name not in ROW_KEYS)
+#: (``shares_basic`` too: without it the company has no share count, so no market cap.)
+NEW_YEAR_REQUIRED = (
+    *(f.name for f in FUNDAMENTAL_FIELDS if f.required and f.name not in ROW_KEYS),
+    "shares_basic",
+)
 
 def _empty_integrity() -> pd.DataFrame:
     return findings_frame([])
@@ -519,6 +523,33 @@ USER_FILE_FIELDS: tuple[Field, ...] = tuple(
 )
 
 
+#: Figures a user file may not give as negative numbers: the integrity layer's magnitudes and
+#: revenue (the data layer flags a negative revenue in a source; a person's file must not have one).
+USER_NON_NEGATIVE = (*NON_NEGATIVE, "revenue")
+#: Fiscal years a user file may name.
+FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 1900, 2100
+
+
+def _check_fiscal_years(parsed: pd.DataFrame, name: str, sheet: str | None) -> None:
+    """Fiscal years are whole years of 1900-2100, named after the year their period ends (or the
+    one before, for a year ending early in the calendar year, as the snapshot's do)."""
+    year = parsed["fiscal_year"]
+    outside = (year < FIRST_FISCAL_YEAR) | (year > LAST_FISCAL_YEAR)
+    lag = parsed["period_end"].dt.year - year
+    mismatch = ~outside & ~lag.isin([0, 1])
+    for bad, problem in (
+        (outside, f"{{year}} is not a fiscal year of {FIRST_FISCAL_YEAR}-{LAST_FISCAL_YEAR}."),
+        (mismatch, "{year} does not match period_end {end}: a fiscal year is named after the "
+         "calendar year it ends in (or the one before, for a year ending in its first months)."),
+    ):
+        if bad.any():
+            row = int(bad.idxmax())
+            end = parsed.at[row, "period_end"].date()
+            raise DataFileError(
+                name, problem.format(year=f"{year.loc[row]:g}", end=end), row=row, column="fiscal_year", sheet=sheet
+            )
+
+
 def read_fundamentals_file(
     path: str | Path, known: pd.DataFrame, sheet: str | None = None
 ) -> pd.DataFrame:
@@ -541,8 +572,10 @@ def read_fundamentals_file(
     ------
     DataFileError
         Naming the file, row and column: an unknown or missing column, a cell that is not a
-        number or date, an unknown ticker, a row repeated, a publish date before its period
-        end, or a cost or balance entered as a negative number.
+        number (or is infinite) or not a date of 1900-2100, a fiscal year that is not a whole
+        year of 1900-2100 or does not match its period end, an unknown ticker, a row repeated,
+        a publish date before its period end, or a cost, balance, share count or revenue
+        entered as a negative number.
     """
     frame, used_sheet = read_table(path, sheet)
     name = str(path)
@@ -559,6 +592,7 @@ def read_fundamentals_file(
                 column="ticker",
                 sheet=used_sheet,
             )
+    _check_fiscal_years(parsed, name, used_sheet)
     dup = parsed.duplicated(["ticker", "fiscal_year"])
     if dup.any():
         row = int(dup.idxmax())
@@ -581,7 +615,7 @@ def read_fundamentals_file(
             column="publish_date",
             sheet=used_sheet,
         )
-    for column in NON_NEGATIVE:
+    for column in USER_NON_NEGATIVE:
         if column not in parsed:
             continue
         negative = parsed[column] < 0

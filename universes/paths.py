@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
+
+from universes.errors import UniverseError
 
 SNAPSHOT = "snapshot"
 #: File types a user can give as a table (tickers, holdings, fundamentals).
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "data"
+#: A dataset name is one plain folder name: it can never point outside the datasets folder.
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def user_data_dir() -> Path:
@@ -47,9 +52,26 @@ def refreshed_datasets_dir() -> Path:
     return user_data_dir() / "datasets"
 
 
+def check_dataset_name(name: str) -> str:
+    """``name`` if it can name a dataset: ``"snapshot"`` or one plain folder name.
+
+    Raises
+    ------
+    UniverseError
+        A name with a path separator, ``..``, a leading dot or other characters, which could
+        leave the datasets folder.
+    """
+    if name == SNAPSHOT or (DATASET_NAME.fullmatch(name) and ".." not in name):
+        return name
+    raise UniverseError(
+        f"dataset name {name!r} is not a plain folder name: use letters, digits, '-', '_' and "
+        f"'.' (no '/' or '..', at most 100 characters); datasets live in {refreshed_datasets_dir()}."
+    )
+
+
 def dataset_path(name: str) -> Path:
-    """The folder of a dataset (it may not exist)."""
-    return SNAPSHOT_DIR if name == SNAPSHOT else refreshed_datasets_dir() / name
+    """The folder of a dataset (it may not exist); the name is checked by :func:`check_dataset_name`."""
+    return SNAPSHOT_DIR if name == SNAPSHOT else refreshed_datasets_dir() / check_dataset_name(name)
 
 
 def refreshed_dataset_names() -> list[str]:

@@ -54,6 +54,7 @@ import pandas as pd
 
 from universes.datasets import SNAPSHOT, refreshed_datasets_dir
 from universes.errors import UniverseError
+from universes.paths import check_dataset_name
 from universes.schema import COMPANY_FIELDS, FUNDAMENTAL_FIELDS, PRICE_FIELDS, coerce
 from universes.tickers import normalize_ticker
 
@@ -332,8 +333,7 @@ def write_dataset(
     RefreshError
         The name is taken (and ``overwrite`` is false) or not a plain folder name.
     """
-    if name == SNAPSHOT or not name or any(c in name for c in "/\\:") or name.startswith("."):
-        raise RefreshError(f"{name!r} cannot name a dataset; use letters, digits, '-' and '_'.")
+    _check_new_name(name)
     root = refreshed_datasets_dir()
     root.mkdir(parents=True, exist_ok=True)
     final = root / name
@@ -531,6 +531,7 @@ def prepare_refresh(provider: str, tickers_text: str | None, universe: str | Non
         raise RefreshError(f"Unknown provider {provider!r}. Installed providers that refresh can use: {', '.join(usable)}.")
     today = pd.Timestamp(date.today())
     name = name or f"live-{provider}-{today.date().isoformat()}"
+    _check_new_name(name)
     if (refreshed_datasets_dir() / name).exists() and not force:
         raise RefreshError(f"A dataset called {name!r} exists; choose another --name or pass --force.")
     from universes.datasets import open_dataset
@@ -545,6 +546,16 @@ def prepare_refresh(provider: str, tickers_text: str | None, universe: str | Non
     if not tickers:
         raise RefreshError("No tickers to refresh: pass --tickers T1,T2 or --universe NAME.")
     return name, tickers, known, today
+
+
+def _check_new_name(name: str) -> None:
+    """A refreshed dataset's name is a plain folder name, and not the embedded snapshot's."""
+    if name == SNAPSHOT:
+        raise RefreshError(f"{name!r} is the embedded data's name; choose another --name.")
+    try:
+        check_dataset_name(name)
+    except UniverseError as exc:
+        raise RefreshError(f"--name: {exc}") from None
 
 
 def import_openbb() -> Any:

@@ -41,11 +41,40 @@ def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
 
 
 def read_toml(path: str | Path, error: type[Exception], what: str) -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file raises ``error`` saying which and why."""
+    """Parse a TOML file; a file that cannot be used raises ``error`` saying which and why.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file (``~`` expanded).
+    error : type of Exception
+        The caller's user-error class.
+    what : str
+        What the file is, for the message ("screen", "workspace").
+
+    Raises
+    ------
+    error
+        The file is missing or a folder, cannot be read (permissions), is not UTF-8 text, or
+        is not valid TOML; the message names the file.
+    """
     p = Path(path).expanduser()
-    if not p.is_file():
+    if p.is_dir():
+        raise error(f"{p}: is a folder, not a {what} file. Give the path of the .toml file.")
+    if not p.exists():
         raise error(f"{p}: no such {what} file. Check the path.")
     try:
-        return tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise error(f"{p}: not valid TOML ({exc}).") from exc
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise error(f"{p}: cannot read this {what} file ({exc.strerror or exc}). Check its permissions.") from None
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{p}: not UTF-8 text (byte {exc.start + 1} is {raw[exc.start]:#04x}). Save the {what} "
+            "file as UTF-8."
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{p}: not valid TOML ({exc}).") from None
