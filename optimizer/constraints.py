@@ -251,9 +251,24 @@ def _check_keys(table: dict[str, Any], valid: tuple[str, ...] | list[str], where
             raise ConstraintError(f"{where}unknown setting {key!r}. Valid settings: {', '.join(valid)}.")
 
 
-def settings_from_dict(data: dict[str, Any], where: str = "") -> ConstraintSettings:
-    """Build settings from parsed TOML (missing keys keep their defaults)."""
-    _check_keys(data, (*SCALARS, *TABLES), where)
+def settings_from_dict(data: Any, file: str | Path | None = None, table: str = "") -> ConstraintSettings:
+    """Build settings from parsed TOML (missing keys keep their defaults).
+
+    The table is checked against :class:`optimizer.constraints_schema.ConstraintsFile` first:
+    every problem is named with the file, the table and the key, the value found and what was
+    expected; then the settings' own cross-field rules apply.
+
+    Raises
+    ------
+    ConstraintError
+    """
+    from optimizer.constraints_schema import ConstraintsFile
+    from universes.validation import validate
+
+    validate(ConstraintsFile, data, ConstraintError, file, table)
+    where = f"{file}: " if file is not None else ""
+    if table:
+        where += f"[{table}] "
     d = ConstraintSettings()
     kw: dict[str, Any] = {k: data[k] for k in SCALARS if k in data}
     if "long_only" in data:
@@ -312,7 +327,7 @@ def load_constraints(path: str | Path | None = None) -> ConstraintSettings:
         Missing or invalid file, unknown or invalid setting.
     """
     p = DEFAULT_FILE if path is None else Path(path).expanduser()
-    return settings_from_dict(read_toml(p, ConstraintError, "constraints"), where=f"{p}: ")
+    return settings_from_dict(read_toml(p, ConstraintError, "constraints"), p)
 
 
 def settings_to_toml(s: ConstraintSettings) -> str:

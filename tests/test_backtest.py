@@ -312,7 +312,7 @@ def test_sweep_file_grid_and_errors(tmp_path: Path) -> None:
         load_sweep(_sweep_file(tmp_path, "[grid]\nrisk_aversion = [1.0]\n"), base)
     with pytest.raises(BacktestError, match=r"max_weight is a table; vary one of its fields: max_weight.enabled, max_weight.value"):
         load_sweep(_sweep_file(tmp_path, "[settings]\nmax_weight = [0.04]\n"), base)
-    with pytest.raises(Exception, match=r"sweep.toml: \[settings\] risk_aversion = -1.0"):
+    with pytest.raises(Exception, match=r"sweep.toml: \[settings\] risk_aversion: found -1.0"):
         load_sweep(_sweep_file(tmp_path, "[settings]\nrisk_aversion = [-1.0]\n"), base)
 
 

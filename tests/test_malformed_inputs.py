@@ -280,6 +280,50 @@ UNIVERSES = [
 UNIVERSES = [Case(c.id, c.file, c.content, c.place, ("--universe", "x")) for c in UNIVERSES]
 
 
+# ----------------------------------------------------------------------------- constraints
+C = "constraints.toml"
+CONSTRAINTS = [
+    Case("long-only-scalar", C, "long_only = true\n", ("long_only: found true; expected a table",)),
+    Case("max-weight-scalar", C, "max_weight = 0.05\n", ("max_weight: found 0.05; expected a table",)),
+    Case("sectors-scalar", C, "sectors = 5\n", ("sectors: found 5; expected a table",)),
+    Case("enabled-text", C, '[max_weight]\nenabled = "false"\nvalue = 0.05\n', ("[max_weight] enabled: found 'false'; expected true or false",)),
+    Case("value-bool", C, "[max_weight]\nvalue = true\n", ("[max_weight] value: found true; expected a number",)),
+    Case("value-text", C, '[max_weight]\nvalue = "5%"\n', ("[max_weight] value: found '5%'",)),
+    Case("value-percent", C, "[max_weight]\nvalue = 5\n", ("[max_weight] value: found 5", "at most 1")),
+    Case("value-zero", C, "[max_weight]\nvalue = 0\n", ("[max_weight] value: found 0",)),
+    Case("tickers-text", C, "[no_buy]\ntickers = 'MCFT'\n", ("[no_buy] tickers: found 'MCFT'; expected a list",)),
+    Case("tickers-number", C, "[no_sell]\ntickers = [5]\n", ("[no_sell] tickers, item 1: found 5",)),
+    Case("tickers-unknown", C, '[no_buy]\ntickers = ["MCTF"]\n', ("[no_buy] tickers", "Unknown ticker 'MCTF'", "MCFT")),
+    Case("no-sell-unknown", C, '[no_sell]\ntickers = ["PLABX"]\n', ("[no_sell] tickers", "Unknown ticker 'PLABX'")),
+    Case("commission-nan", C, "[costs]\ncommission_bps = nan\n", ("[costs] commission_bps: found nan", "finite")),
+    Case("impact-inf", C, "[costs]\nimpact_coefficient = inf\n", ("[costs] impact_coefficient: found inf", "finite")),
+    Case("impact-text", C, '[costs]\nimpact = "yes"\n', ("[costs] impact: found 'yes'; expected true or false",)),
+    Case("costs-unknown", C, "[costs]\nfee = 1\n", ("[costs] unknown",)),
+    Case("holding-years-zero", C, "[costs]\nholding_years = 0\n", ("[costs] holding_years: found 0",)),
+    Case("sector-unknown", C, "[sectors.Tech]\nmax = 0.2\n", ("[sectors] Tech", "Did you mean 'Technology'")),
+    Case("sector-scalar", C, "[sectors]\nUtilities = 0.05\n", ("[sectors] Utilities: found 0.05; expected a table",)),
+    Case("sector-max-above-1", C, "[sectors.Utilities]\nmax = 5\n", ("[sectors.Utilities] max: found 5", "at most 1")),
+    Case("theme-unknown", C, "[themes.solar]\nmax = 0.2\n", ("[themes] solar", "unknown theme 'solar'")),
+    Case("min-above-max", C, "[manufacturing]\nmin = 0.6\nmax = 0.5\n", ("manufacturing min (0.6) is above its max (0.5)",)),
+    Case("beta-out-of-range", C, "[beta]\nmin = -9\n", ("[beta] min: found -9",)),
+    Case("risk-aversion-text", C, 'risk_aversion = "high"\n', ("risk_aversion: found 'high'; expected a number",)),
+    Case("risk-aversion-negative", C, "risk_aversion = -1\n", ("risk_aversion: found -1",)),
+    Case("risk-mode-unknown", C, 'risk_mode = "activ"\n', ("risk_mode", "unknown risk mode 'activ'", "active")),
+    Case("risk-model-unknown", C, 'risk_model = "pca"\n', ("risk_model", "unknown risk model 'pca'",)),
+    Case("cash-buffer-one", C, "cash_buffer = 1.0\n", ("cash_buffer: found 1",)),
+    Case("lookback-fraction", C, "lookback_days = 252.5\n", ("lookback_days: found 252.5",)),
+    Case("max-names-fraction", C, "[max_names]\nenabled = true\nvalue = 2.5\n", ("[max_names] value: found 2.5",)),
+    Case("lot-size-zero", C, "[trades]\nlot_size = 0\n", ("[trades] lot_size: found 0",)),
+    Case("min-trade-text", C, '[trades]\nmin_trade_usd = "500"\n', ("[trades] min_trade_usd: found '500'",)),
+    Case("unknown-setting", C, "colour = 1\n", ("unknown setting 'colour'",)),
+    Case("unknown-in-table", C, "[turnover]\nmaximum = 0.5\n", ("[turnover] unknown", "maximum")),
+    Case("not-toml", C, "[max_weight\n", ("not valid TOML",)),
+    Case("not-utf8", C, b"risk_aversion = 2\n# \xff\xfe\n", ("UTF-8",)),
+    Case("a-folder", C, folder, ("folder",)),
+]
+CONSTRAINTS = [Case(c.id, c.file, c.content, c.place, ("--constraints", "{file}")) for c in CONSTRAINTS]
+
+
 # ----------------------------------------------------------------------------- running them
 def _write(path: Path, content: Content) -> None:
     if callable(content):
@@ -323,6 +367,7 @@ def _invocation(kind: str, case: Case, root: Path, home: Path) -> tuple[Invocati
         "tables": ["screen", "--top", "1", *args],
         "screens": ["screen", "--top", "1", *args],
         "universes": ["screen", "--top", "1", *args],
+        "constraints": ["optimize", "--out", str(folder / "out.xlsx"), *args],
     }[kind]
     return Invocation(command, str(folder), env), path, folder
 
@@ -368,6 +413,7 @@ holdings_runs = _fixture("holdings", HOLDINGS)
 tables_runs = _fixture("tables", TABLES)
 screens_runs = _fixture("screens", SCREENS)
 universes_runs = _fixture("universes", UNIVERSES)
+constraints_runs = _fixture("constraints", CONSTRAINTS)
 
 
 @pytest.mark.parametrize("case", params(HOLDINGS))
@@ -390,8 +436,13 @@ def test_malformed_universe_definitions_file(case: Case, universes_runs: dict[st
     check(universes_runs[case.id])
 
 
+@pytest.mark.parametrize("case", params(CONSTRAINTS))
+def test_malformed_constraints_file(case: Case, constraints_runs: dict[str, Ran]) -> None:
+    check(constraints_runs[case.id])
+
+
 def test_the_suite_has_at_least_30_cases_of_each_kind() -> None:
-    assert min(len(HOLDINGS), len(TABLES), len(SCREENS), len(UNIVERSES)) >= 30
+    assert min(len(HOLDINGS), len(TABLES), len(SCREENS), len(UNIVERSES), len(CONSTRAINTS)) >= 30
 
 
 REPRESENTATIVE = [
@@ -403,6 +454,8 @@ REPRESENTATIVE = [
     ("screens", SCREENS, "weights-1e308"),
     ("universes", UNIVERSES, "sic-ranges-flat"),
     ("universes", UNIVERSES, "dataset-parent"),
+    ("constraints", CONSTRAINTS, "enabled-text"),
+    ("constraints", CONSTRAINTS, "tickers-unknown"),
 ]
 
 

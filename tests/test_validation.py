@@ -291,3 +291,13 @@ def test_a_file_the_user_may_not_read_is_a_message_not_a_traceback() -> None:
         assert asked.returncode == 2 and "Permission denied" in asked.stderr and "universes.toml" in asked.stderr
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_cli_warns_about_a_broken_user_universes_file_and_goes_on(tmp_path) -> None:
+    from conftest import run_cli
+
+    (tmp_path / "universes.toml").write_text("[broken\n")
+    done = run_cli("universes", env={"ROTATION_HOME": str(tmp_path)})
+    assert done.returncode == 0
+    assert f"rotation universes: warning: {tmp_path / 'universes.toml'}: not valid TOML" in done.stderr
+    assert "us-small-manufacturing" in done.stdout

@@ -664,8 +664,19 @@ def run_lockstep(
     """Walk several specs forward together, sharing each date's universe and screens.
 
     The specs must share universe, frequency, start, end and large-cap universe. Each spec's
-    result is exactly what :func:`run_backtest` gives for it alone.
+    result is exactly what :func:`run_backtest` gives for it alone, byte for byte, in this
+    process or in any worker: the linear algebra runs on one thread, because a multi-threaded
+    BLAS sums in a different order and the last digits of a solve would depend on the machine.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run_lockstep(specs, progress)
+
+
+def _run_lockstep(
+    specs: Sequence[BacktestSpec], progress: Callable[[int, int, pd.Timestamp], None] | None
+) -> list[BacktestResult]:
     import time
 
     if not specs:
@@ -1317,8 +1328,7 @@ def _vary(settings: ConstraintSettings, changes: dict[str, Any], path: Path) -> 
             fields_ = ", ".join(f"{key}.{f}" for f in node[leaf])
             raise BacktestError(f"{path}: [settings] {key} is a table; vary one of its fields: {fields_}.")
         node[leaf] = value
-    where = f"{path}: [settings] " + ", ".join(f"{k} = {v!r}" for k, v in changes.items()) + ": "
-    return settings_from_dict(tree, where)
+    return settings_from_dict(tree, path, "settings")
 
 
 @dataclass

@@ -217,6 +217,7 @@ class Session:
         self.as_of = as_of
         self.fundamentals_file = fundamentals
         self.universe: Universe = load_universe(universe, as_of=as_of, fundamentals_file=fundamentals)
+        check_tickers(self.settings, open_dataset(self.universe.dataset).companies, self.constraints_label)
         self.tags = dataset_theme_tags(self.universe.dataset)
         self.screened: ScreenResult = run_screen(self.universe, self.screen, self.tags)
         self.holdings_path: str | None = None
@@ -611,13 +612,26 @@ class WorkspaceFile(Schema):
 def _workspace_constraints(table: dict[str, Any], path: Path) -> ConstraintSettings:
     """A workspace's ``[constraints]`` as settings; anything unusable is a WorkspaceError."""
     try:
-        return settings_from_dict(table, f"{path} [constraints]: ")
+        return settings_from_dict(table, path, "constraints")
     except UserError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         # the constraints reader does not yet type-check every value: a wrong type in a
         # hand-edited workspace must still be a message, not a crash of the app
         raise WorkspaceError(f"{path}: [constraints] cannot be used ({type(exc).__name__}: {exc}).") from exc
+
+
+def check_tickers(settings: ConstraintSettings, known: Any, source: str) -> None:
+    """Every no-buy and no-sell ticker is one the data know; else a ConstraintError naming the
+    list, the ticker and close matches."""
+    from optimizer.constraints import ConstraintError
+    from universes.tickers import close_matches, unknown_ticker_message
+
+    for table in ("no_buy", "no_sell"):
+        for ticker in getattr(settings, table):
+            if ticker not in known.index:
+                hint = close_matches(ticker, known.index, known["name"])
+                raise ConstraintError(f"{source}: [{table}] tickers: {unknown_ticker_message(ticker, hint, 'the data')}")
 
 
 def check_capital(capital: float | None) -> float | None:

@@ -47,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["app"])
     from universes.errors import UserError
 
+    if args.command not in ("app", "refresh"):
+        warn_about_user_files(args.command)
     try:
         code: int = args.run(args)
     except UserError as exc:
@@ -67,6 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_BUG
     return code
+
+
+def warn_about_user_files(command: str) -> None:
+    """Say on stderr which of the user's own universe definitions were left out, and why (the
+    command goes on with the rest)."""
+    from universes.catalog import catalog_warnings
+
+    for warning in catalog_warnings():
+        print(f"rotation {command}: warning: {warning}", file=sys.stderr)
 
 
 if __name__ == "__main__":

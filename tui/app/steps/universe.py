@@ -53,8 +53,10 @@ class UniverseStep(Step):
         with select.prevent(Select.Changed):
             select.set_options(options)
             select.value = current
+        from universes.catalog import catalog_warnings
+
         u = session.universe
-        notes = "\n".join(f"- {n}" for n in u.notes)
+        notes = "\n".join([f"- {n}" for n in u.notes] + [f"- [b]Warning[/b]: {w}" for w in catalog_warnings()])
         self.query_one("#universe-info", Static).update(
             f"[b]{u.name}[/b]: {u.description}\n"
             f"As of {u.as_of.date()} | {len(u):,} companies | dataset {u.dataset} ({u.provider})"
