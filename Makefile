@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optimizer.py
 	$(BIN)/python benchmarks/bench_export.py
 	$(BIN)/python benchmarks/bench_tui.py
+	$(BIN)/python benchmarks/bench_backtest.py
+	$(BIN)/python benchmarks/bench_thesis.py
 
 # Maintainers only: rebuild the embedded snapshot from the raw data (not needed to use the tool).
 snapshot: $(STAMP)

@@ -78,7 +78,7 @@ HELD = 1e-6
 DUST = HELD
 #: Why some constraints show no shadow price.
 NO_PRICE = {
-    "long_only": "a switch, not a level: there is no point to loosen it by",
+    "long_only": "a switch, not a level (nothing to loosen by a point)",
     "no_buy": "a list of names, not a level",
     "no_sell": "a list of names, not a level",
     "max_names": "an integer limit has no dual; the gap to the continuous relaxation is reported instead",
@@ -621,6 +621,7 @@ class RotationOptimizer:
         weights["weight_sent"] = sent
         weights["shares_after"] = trades.as_sent["shares_after"].to_numpy(float)
 
+        target = weights["weight_after"].to_numpy(float)  # dust shown as zero, as in the weights
         sectors = sorted(set(data.sectors.tolist()) | {k for k, r in s.sectors.items() if r.enabled})
         rows = []
         for sector in sectors:
@@ -630,7 +631,7 @@ class RotationOptimizer:
                 {
                     "sector": sector,
                     "before": float(v.w0[members].sum()),
-                    "after": float(w[members].sum()),
+                    "after": float(target[members].sum()),
                     "sent": float(sent[members].sum()),
                     "min": r.min if r is not None and r.enabled else None,
                     "max": r.max if r is not None and r.enabled else None,
@@ -645,7 +646,7 @@ class RotationOptimizer:
                 {
                     "theme": theme,
                     "before": float(v.w0[members].sum()),
-                    "after": float(w[members].sum()),
+                    "after": float(target[members].sum()),
                     "sent": float(sent[members].sum()),
                     "min": r.min if r is not None and r.enabled else None,
                     "max": r.max if r is not None and r.enabled else None,
@@ -655,7 +656,7 @@ class RotationOptimizer:
         mfg = data.manufacturing
         manufacturing = {
             "before": float(v.w0[mfg].sum()),
-            "after": float(w[mfg].sum()),
+            "after": float(target[mfg].sum()),
             "sent": float(sent[mfg].sum()),
             "min": s.manufacturing.min if s.manufacturing.enabled else None,
             "max": s.manufacturing.max if s.manufacturing.enabled else None,
@@ -760,6 +761,10 @@ class RotationOptimizer:
                 groups[f"sector {sector}"] = (data.sectors == sector, float(v.sector_lo[i]), float(v.sector_hi[i]))
         if v.mfg_lo > -LOOSE or v.mfg_hi < LOOSE:
             groups["manufacturing"] = (data.manufacturing, float(v.mfg_lo), float(v.mfg_hi))
+        for i, theme in enumerate(data.theme_names):
+            if v.theme_lo[i] > -LOOSE or v.theme_hi[i] < LOOSE:
+                members = np.asarray(data.theme_members, dtype=bool)[i]
+                groups[f"theme {theme}"] = (members, float(v.theme_lo[i]), float(v.theme_hi[i]))
         bounds = TradeBounds(
             lower=v.lower,
             upper=v.upper,

@@ -16,7 +16,7 @@ as-of price plus cash), the unit of every constraint.
    through :func:`scipy.optimize.milp`) that stays as close as it can to the targets, prefers
    deviations the objective's gradient favours, pays the costs, and keeps the bounds across
    names: cash after trading and costs never below zero (hard) and at least the cash buffer,
-   sector and manufacturing bounds, turnover, max names and the beta band. A bound across
+   sector, manufacturing and theme bounds, turnover, max names and the beta band. A bound across
    names that no choice of lots can keep is kept as nearly as possible and named in the notes
    with the level reached.
 3. Each trade says why: entering, exiting, increasing or decreasing, and the constraint that
@@ -74,7 +74,7 @@ class TradeBounds:
         Every position zero or at least this weight.
     groups : dict of str to (numpy.ndarray, float, float)
         Named bounds on a group's total weight: member mask, minimum, maximum (sectors,
-        ``manufacturing``).
+        ``manufacturing``, themes).
     turnover_max : float
         Buys plus sells over the pre-trade value.
     max_names : int or None
@@ -369,26 +369,33 @@ def _misses(
     out: list[str] = []
     tol = 1e-12
 
+    def shown(level: float, bound: float, scale: float = 100.0) -> str:
+        """``level`` with the digits that tell it from ``bound`` (0.8999996, not 0.9)."""
+        for digits in range(3, 10):
+            if f"{scale * level:.{digits}g}" != f"{scale * bound:.{digits}g}":
+                break
+        return f"{scale * level:.{digits}g}"
+
     def note(label: str, level: str, bound: str) -> None:
         out.append(f"{label} cannot hold with lots of {lot} shares: the trade list reaches {level} against {bound}.")
 
     cash_share = (cash_before - spent) / value
     if cash_share < 1.0 - b.invest - tol:
-        note("cash buffer", f"{100 * cash_share:.3g}% cash", f"a {100 * (1 - b.invest):.3g}% buffer")
+        note("cash buffer", f"{shown(cash_share, 1.0 - b.invest)}% cash", f"a {100 * (1 - b.invest):.3g}% buffer")
     for label, (members, lo, hi) in b.groups.items():
         level = float(w[members].sum())
         if (lo > -LOOSE and level < lo - tol) or (hi < LOOSE and level > hi + tol):
-            note(label, f"{100 * level:.3g}%", f"{100 * lo:.3g}%-{100 * hi:.3g}%" if lo > -LOOSE and hi < LOOSE else (f">= {100 * lo:.3g}%" if lo > -LOOSE else f"<= {100 * hi:.3g}%"))
+            note(label, f"{shown(level, lo if level < lo else hi)}%", f"{100 * lo:.3g}%-{100 * hi:.3g}%" if lo > -LOOSE and hi < LOOSE else (f">= {100 * lo:.3g}%" if lo > -LOOSE else f"<= {100 * hi:.3g}%"))
     turnover = float(np.sum(np.abs(delta) * price) / value)
     if b.turnover_max < LOOSE and turnover > b.turnover_max + tol:
-        note("turnover", f"{100 * turnover:.3g}%", f"<= {100 * b.turnover_max:.3g}%")
+        note("turnover", f"{shown(turnover, b.turnover_max)}%", f"<= {100 * b.turnover_max:.3g}%")
     names = int(np.sum(after != 0))
     if b.max_names is not None and names > b.max_names:
         note("max names", f"{names} names", f"<= {b.max_names}")
     if b.beta is not None:
         beta = float(b.beta @ w)
         if beta < b.beta_lo - tol or beta > b.beta_hi + tol:
-            note("beta", f"{beta:.3g}", f"{b.beta_lo:.3g}-{b.beta_hi:.3g}")
+            note("beta", shown(beta, b.beta_lo if beta < b.beta_lo else b.beta_hi, 1.0), f"{b.beta_lo:.3g}-{b.beta_hi:.3g}")
     return out
 
 

@@ -83,3 +83,47 @@ async def test_columns_marks_undo_locks_and_cash(tmp_path) -> None:
         weights = app.query_one("#weights", DataTable)
         last = weights.get_row_at(weights.row_count - 1)
         assert str(last[0]) == "CASH"
+
+
+async def test_theme_bounds_switches_and_the_portfolio_after_trades() -> None:
+    """Step 4 sets a theme minimum, the risk mode and the holding horizon; step 5 shows the
+    target beside the weights the trade list reaches, the theme mix and the styles."""
+    app = RotationApp()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await loaded(pilot, app)
+        session = app.session
+        await pilot.press("4")
+        await pilot.pause(0.3)
+        themes = [t.id for t in session.tags.themes]
+        i = themes.index("energy_transition")
+        app.query_one(f"#c-theme-{i}-min").value = "8"
+        app.query_one(f"#c-theme-{i}-on").value = True
+        await wait_for(pilot, lambda: session.settings.themes.get("energy_transition") is not None and session.is_current and not app.busy)
+        assert session.settings.themes["energy_transition"].min == pytest.approx(0.08)
+        row = session.portfolio.themes.set_index("theme").loc["energy_transition"]
+        assert row["after"] >= 0.08 - 1e-6 and row["sent"] >= 0.08 - 1e-9
+
+        app.query_one("#c-holding_years").value = "5"
+        await wait_for(pilot, lambda: session.settings.costs.holding_years == 5 and session.is_current and not app.busy)
+        assert session.portfolio.stats["holding_years"] == 5
+        app.query_one("#c-risk_mode-on").value = False
+        await wait_for(pilot, lambda: session.settings.risk_mode == "total" and session.is_current and not app.busy)
+        app.query_one("#c-beta_lookback_days").value = "30"
+        await pilot.pause(0.3)
+        assert "Beta history (sessions)" in str(app.query_one("#cerr-beta_lookback_days").render())
+        assert session.settings.beta_lookback_days == 504
+
+        await pilot.press("escape", "5")
+        await pilot.pause(0.3)
+        weights = app.query_one("#weights", DataTable)
+        assert [str(c.label) for c in weights.ordered_columns][:5] == ["Ticker", "Before", "Target", "After trades", "Change"]
+        w = session.portfolio.weights
+        first = weights.get_row_at(0)
+        assert str(first[3]) == f"{100 * w.loc[str(first[0]), 'weight_sent']:.2f}%"
+        theme_table = app.query_one("#theme-table", DataTable)
+        labels = [str(theme_table.get_row_at(k)[0]) for k in range(theme_table.row_count)]
+        assert "energy transition" in labels
+        row = theme_table.get_row_at(labels.index("energy transition"))
+        assert str(row[4]) == ">=8%"
+        assert app.query_one("#style-table", DataTable).row_count == 5
+        assert "A 100 bp cut" in str(app.query_one("#portfolio-stats").render())

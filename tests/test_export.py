@@ -24,6 +24,7 @@ from conftest import ROOT, run_cli
 
 from optimizer import ConstraintSettings, RotationOptimizer
 from screener import load_screen, run_screen
+from screener.rate_cuts import portfolio_rate_sensitivity
 from screener.screens import screen_to_toml
 from tui.export import (
     BASKET_COLUMNS,
@@ -32,18 +33,18 @@ from tui.export import (
     basket_path,
     export_context,
     export_rotation,
-    weights_after_trades,
 )
+from tui.themes import dataset_theme_tags
 from universes import DataFileError, load_universe, open_dataset
 from universes.holdings import read_holdings
 
-SHEETS = ["Summary", "Trades", "Portfolio", "Screen", "Constraints", "Sources"]
+SHEETS = ["Summary", "Trades", "Portfolio", "Themes", "Styles", "Screen", "Constraints", "Sources"]
 
 
 @pytest.fixture(scope="module")
 def solved():
     universe = load_universe("us-small-manufacturing")
-    screen = run_screen(universe, load_screen())
+    screen = run_screen(universe, load_screen(), tags=dataset_theme_tags(universe.dataset))
     result = RotationOptimizer(universe, screen, capital=1_000_000).solve(ConstraintSettings())
     ctx = export_context(universe, screen.screen.name, "all cash", "shipped defaults")
     return universe, screen, result, ctx
@@ -99,7 +100,8 @@ def test_every_sheet_reads_back_with_the_optimizers_numbers(solved, tmp_path: Pa
     assert ranked["Market cap"].to_numpy() == pytest.approx(screen.ranked["market_cap"].to_numpy(), rel=1e-12)
 
     cons = pd.read_excel(xlsx, sheet_name="Constraints")
-    assert list(cons["Constraint"]) == list(result.constraints["name"])
+    assert list(cons["Constraint"]) == list(result.constraints["label"])
+    assert list(cons["Key"]) == list(result.constraints["name"])
     assert list(cons["Binding"]) == list(result.constraints["binding"])
 
     figures = summary_figures(xlsx)
@@ -140,10 +142,30 @@ def test_summary_counts_the_portfolio_sheets_rows(solved, tmp_path: Path) -> Non
     assert figures["Positions before"] == (portfolio["Weight before"] != 0).sum() == 2
     assert figures["Positions in the target"] == (portfolio["Target weight"] != 0).sum()
     assert figures["Positions after trades"] == (portfolio["Weight after trades"] != 0).sum()
-    # every position and the cash left make up the whole portfolio after costs
+    # positions after trades, the cash left and the costs paid make up the value before trading
     trades = result.trades
-    after = weights_after_trades(result)
-    assert after.sum() + trades.cash_after / (trades.portfolio_value - trades.costs) == pytest.approx(1.0, abs=1e-9)
+    after = portfolio["Weight after trades"].sum()
+    assert after + (trades.cash_after + trades.costs) / trades.portfolio_value == pytest.approx(1.0, abs=1e-9)
+    assert (portfolio["Shares after trades"] * portfolio["Price"] / trades.portfolio_value).to_numpy() == pytest.approx(portfolio["Weight after trades"].to_numpy(), abs=1e-12)
+
+
+def test_themes_styles_and_rate_sensitivity_are_in_the_workbook(solved, tmp_path: Path) -> None:
+    _, screen, result, ctx = solved
+    xlsx, _ = export_rotation(tmp_path / "t.xlsx", result, screen, ctx)
+    themes = pd.read_excel(xlsx, sheet_name="Themes")
+    assert len(themes) == 3
+    assert list(themes["Theme"]) == [str(t).replace("_", " ") for t in result.themes["theme"]]
+    assert themes["After trades"].to_numpy() == pytest.approx(result.themes["sent"].astype(float).to_numpy())
+    styles = pd.read_excel(xlsx, sheet_name="Styles")
+    assert list(styles["Style"]) == ["size", "value", "momentum", "quality", "leverage"]
+    assert styles["Target"].to_numpy() == pytest.approx(result.styles["after"].to_numpy())
+    figures = summary_figures(xlsx)
+    assert figures["Beta after trades"] == pytest.approx(result.stats["beta_sent"])
+    rates = portfolio_rate_sensitivity(result.weights["weight_sent"], screen.table, screen.table)
+    assert figures["Earnings a 100 bp cut adds (per $ invested)"] == pytest.approx(rates["earnings_yield_gain"])
+    assert abs(rates["earnings_yield_gain"]) < 0.01 and 0.5 < rates["covered"] <= 1.0
+    constraints = pd.read_excel(xlsx, sheet_name="Constraints")
+    assert "Name cap" in set(constraints["Constraint"]) and "max_weight" in set(constraints["Key"])
 
 
 def test_every_sheet_prints_landscape_one_page_wide_with_its_header_on_each_page(solved, tmp_path: Path) -> None:

@@ -63,6 +63,16 @@ def test_theme_bounds_in_the_portfolio(universe, tags) -> None:
     themes = solved.themes.set_index("theme")
     assert set(themes.index) == {"automation", "energy_transition", "medical_devices"}
     assert themes.at["energy_transition", "after"] >= 0.10 - 1e-6
+    # the trade list keeps the user's theme minimum after rounding to whole lots, as sectors
+    kept = optimizer.solve(ConstraintSettings().with_theme("energy_transition", Range(True, 0.08, None)))
+    assert kept.themes.set_index("theme").at["energy_transition", "sent"] >= 0.08 - 1e-9
+    assert not [n for n in kept.notes if "cannot hold" in n]
+    # 10% is all the theme's candidates can hold: every one at its cap, so whole lots round
+    # under it, and the notes say so with the level reached
+    assert any(n.startswith("theme energy_transition cannot hold") and "9.99" in n for n in solved.notes)
+    low = ConstraintSettings().with_theme("medical_devices", Range(True, None, 0.05))
+    capped = optimizer.solve(low).themes.set_index("theme")
+    assert capped.at["medical_devices", "sent"] <= 0.05 + 1e-9
     report = solved.constraints.set_index("name")
     assert bool(report.at["theme:energy_transition:min", "binding"])
     free = optimizer.solve(ConstraintSettings())

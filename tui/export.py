@@ -10,14 +10,21 @@ Workbook (written with XlsxWriter), one per optimisation:
   trades, reason;
 * **Portfolio** - every position held before or after, with the same three weights, sector,
   fair value, discount, quality;
+* **Themes** - the weight in each investment theme (a name may count in several) before, in
+  the target and after the trades, with the limits;
+* **Styles** - size, value, momentum, quality and leverage exposures in cross-sectional
+  standard deviations, the benchmark's beside them;
 * **Screen** - the ranked candidates with every score that produced them, under readable
   headers; the headline columns come first and are the ones printed;
-* **Constraints** - each constraint, its setting, whether it binds, its shadow price;
+* **Constraints** - each constraint in words, its setting, whether it binds, its shadow price
+  (or why it has none) and its level in the target and after the trades;
 * **Sources** - where every number came from (dataset, provider, as-of dates, files).
 
 Two weights are never confused: *Target weight* is the optimiser's weight; *Weight after
-trades* is what the trade list actually reaches (whole lots, skipped small trades, costs paid),
-so a name "at max weight 5%" shows a target of 5.00% beside, say, 5.02% after the trades.
+trades* is what the trade list actually reaches (whole lots, skipped small trades), so a name
+"at max weight 5%" shows a target of 5.00% beside, say, 4.99% after the trades. Both are
+fractions of the portfolio's value before trading: the positions after trades, the cash left
+and the estimated costs add up to 100%.
 
 Every table sheet has a native Excel table (filters), a frozen header row, a number format on
 every numeric column, widths that fit the headers, and a page setup for printing: landscape,
@@ -288,33 +295,11 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def weights_after_trades(result: RotationResult) -> pd.Series:
-    """Each candidate's weight once the trade list has been carried out.
+def summary_items(result: RotationResult, ctx: ExportContext, portfolio: TableSheet, rates: dict[str, Any] | None = None) -> list[SummaryItem]:
+    """The Summary sheet's figures; position counts are counted on the Portfolio sheet's rows.
 
-    The trade list rounds to whole lots, skips trades under the minimum size and pays costs,
-    so these differ slightly from the optimiser's target weights (``weight_after``). Traded
-    names take the trade list's own figure; the others keep their shares, valued against the
-    portfolio value left after costs.
-
-    Parameters
-    ----------
-    result : RotationResult
-
-    Returns
-    -------
-    pandas.Series
-        Indexed like ``result.weights``.
+    ``rates`` is :func:`screener.rate_cuts.portfolio_rate_sensitivity` of the weights after trades.
     """
-    trades = result.trades
-    value_after = trades.portfolio_value - trades.costs
-    scale = trades.portfolio_value / value_after if value_after > 0 else 0.0
-    after = result.weights["weight_before"].astype(float) * scale
-    after.update(trades.trades.set_index("ticker")["weight_after"].astype(float))
-    return after
-
-
-def summary_items(result: RotationResult, ctx: ExportContext, portfolio: TableSheet) -> list[SummaryItem]:
-    """The Summary sheet's figures; position counts are counted on the Portfolio sheet's rows."""
     trades = result.trades
     stats = result.stats
 
@@ -343,23 +328,67 @@ def summary_items(result: RotationResult, ctx: ExportContext, portfolio: TableSh
         SummaryItem("Volatility (annual)", stats["volatility"], PCT),
         SummaryItem("Tracking error vs universe (annual)", stats["tracking_error"], PCT),
         SummaryItem("Beta vs universe", stats["beta"], NUM),
+        SummaryItem("Expected alpha after trades", stats.get("expected_alpha_sent"), PCT),
+        SummaryItem("Tracking error after trades", stats.get("tracking_error_sent"), PCT),
+        SummaryItem("Beta after trades", stats.get("beta_sent"), NUM),
+        SummaryItem("Holding horizon for costs (years)", stats.get("holding_years"), NUM1),
+        *rate_items(rates),
         SummaryItem("Objective", result.objective, "0.000000"),
         SummaryItem("Status", result.status),
         SummaryItem("Solver / solve time (ms)", f"{result.solver} / {result.solve_ms:.1f}"),
     ]
 
 
-def sector_table(result: RotationResult) -> TableSheet:
-    """Sector exposure before and after, with the limits (a table on the Summary sheet)."""
-    s = result.sectors
+def rate_items(rates: dict[str, Any] | None) -> list[SummaryItem]:
+    """The portfolio's rate sensitivity as Summary figures (none without it)."""
+    if rates is None:
+        return []
+    return [
+        SummaryItem("Earnings a 100 bp cut adds (per $ invested)", rates["earnings_yield_gain"], "0.000%"),
+        SummaryItem("Change of look-through earnings from the cut", rates["earnings_change"], PCT),
+        SummaryItem("Weight in net-cash names", rates["net_cash_weight"], PCT),
+        SummaryItem("Weight with a rate figure", rates["covered"], PCT),
+    ]
+
+
+def group_table(title: str, header: str, frame: pd.DataFrame, width: float) -> TableSheet:
+    """A group's weight before, in the target and after trades, with its limits (sectors, themes)."""
+    g = frame.reindex(columns=["label", "before", "after", "sent", "min", "max"])
     return TableSheet(
-        "SectorExposure",
+        title,
         (
-            Column("Sector", _plain(s["sector"]), None, 34),
-            Column("Before", _plain(s["before"].astype(float)), PCT, 22),
-            Column("After", _plain(s["after"].astype(float)), PCT, 12),
-            Column("Min", _plain(s["min"].astype(float)), PCT, 12),
-            Column("Max", _plain(s["max"].astype(float)), PCT, 12),
+            Column(header, [str(x).replace("_", " ") for x in g["label"]], None, width),
+            Column("Before", _plain(g["before"].astype(float)), PCT, 12),
+            Column("Target", _plain(g["after"].astype(float)), PCT, 12),
+            Column("After trades", _plain(g["sent"].astype(float)), PCT, 12),
+            Column("Min", _plain(g["min"].astype(float)), PCT, 12),
+            Column("Max", _plain(g["max"].astype(float)), PCT, 12),
+        ),
+    )
+
+
+def sector_table(result: RotationResult) -> TableSheet:
+    """Sector exposure before, in the target and after trades, with the limits (a table on the
+    Summary sheet)."""
+    return group_table("SectorExposure", "Sector", result.sectors.rename(columns={"sector": "label"}), 34)
+
+
+def themes_sheet(result: RotationResult) -> TableSheet:
+    """The Themes sheet: the weight in each theme before, in the target and after trades."""
+    return group_table("Themes", "Theme", result.themes.rename(columns={"theme": "label"}), 24)
+
+
+def styles_sheet(result: RotationResult) -> TableSheet:
+    """The Styles sheet: style exposures in cross-sectional standard deviations."""
+    st = result.styles.reindex(columns=["style", "before", "after", "sent", "benchmark"])
+    return TableSheet(
+        "Styles",
+        (
+            Column("Style", _plain(st["style"]), None, 14),
+            Column("Before", _plain(st["before"].astype(float)), NUM, 10),
+            Column("Target", _plain(st["after"].astype(float)), NUM, 10),
+            Column("After trades", _plain(st["sent"].astype(float)), NUM, 12),
+            Column("Benchmark", _plain(st["benchmark"].astype(float)), NUM, 12),
         ),
     )
 
@@ -391,7 +420,6 @@ def trades_sheet(result: RotationResult) -> TableSheet:
 def portfolio_sheet(result: RotationResult) -> TableSheet:
     """The Portfolio sheet: every name held before or after, largest target weight first."""
     held = result.positions()
-    after = weights_after_trades(result).reindex(held.index)
     return TableSheet(
         "Portfolio",
         (
@@ -401,7 +429,9 @@ def portfolio_sheet(result: RotationResult) -> TableSheet:
             Column("Manufacturing", _plain(held["manufacturing"].astype(bool)), BOOL, 8),
             Column("Weight before", _plain(held["weight_before"].astype(float)), PCT, 10),
             Column("Target weight", _plain(held["weight_after"].astype(float)), PCT, 10),
-            Column("Weight after trades", _plain(after), PCT, 10),
+            Column("Weight after trades", _plain(held["weight_sent"].astype(float)), PCT, 10),
+            Column("Shares before", _plain(held["shares_before"].astype(float)), INT, 10),
+            Column("Shares after trades", _plain(held["shares_after"].astype(float)), INT, 10),
             Column("Price", _plain(held["price"].astype(float)), USD, 11),
             Column("Fair value", _plain(held["fair_value"].astype(float)), USD, 11),
             Column("Discount", _plain(held["discount"].astype(float)), PCT, 10),
@@ -562,12 +592,15 @@ def constraints_sheet(result: RotationResult) -> TableSheet:
     return TableSheet(
         "Constraints",
         (
-            Column("Constraint", _plain(c["name"]), None, 26),
+            Column("Constraint", _plain(c["label"]), None, 30),
             Column("Setting", _plain(c["setting"]), None, 40),
             Column("Enabled", _plain(c["enabled"]), BOOL, 9),
             Column("Binding", _plain(c["binding"]), BOOL, 9),
             Column("Shadow price (objective per 1 pp loosening)", _plain(c["shadow_price"].astype(float)), "0.000000", 24),
-            Column("Level", _plain(c["level"].astype(float)), "0.0000", 12),
+            Column("Why no shadow price", _plain(c["shadow_price_note"].fillna("")), None, 36),
+            Column("Level in the target", _plain(c["level"].astype(float)), "0.0000", 12),
+            Column("Level after trades", _plain(c["level_sent"].astype(float)), "0.0000", 12),
+            Column("Key", _plain(c["name"]), None, 22),
         ),
     )
 
@@ -606,11 +639,16 @@ def workbook_sheets(result: RotationResult, screen: ScreenResult, ctx: ExportCon
     sectors : TableSheet
         The sector exposure table of the Summary sheet (and its chart's data).
     tables : list of TableSheet
-        Trades, Portfolio, Screen, Constraints and Sources, in sheet order.
+        Trades, Portfolio, Themes, Styles, Screen, Constraints and Sources, in sheet order.
     """
+    from screener.rate_cuts import portfolio_rate_sensitivity
+
     portfolio = portfolio_sheet(result)
-    tables = [trades_sheet(result), portfolio, screen_sheet(screen), constraints_sheet(result), sources_sheet(ctx, result)]
-    return summary_items(result, ctx, portfolio), sector_table(result), tables
+    tables = [trades_sheet(result), portfolio, themes_sheet(result), styles_sheet(result), screen_sheet(screen), constraints_sheet(result), sources_sheet(ctx, result)]
+    rates = None
+    if "rate_cut_gain" in screen.table.columns:
+        rates = portfolio_rate_sensitivity(result.weights["weight_sent"], screen.table, screen.table)
+    return summary_items(result, ctx, portfolio, rates), sector_table(result), tables
 
 
 # ------------------------------------------------------------------------ writing the workbook
@@ -719,7 +757,7 @@ class WorkbookWriter:
         ws = self.book.add_worksheet("Summary")
         ws.set_column(0, 0, 34)
         ws.set_column(1, 1, 22)
-        ws.set_column(2, 4, 12)
+        ws.set_column(2, 5, 12)
         ws.write_string(0, 0, "Rotation trade list", self.format(None, bold=True, font_size=14))
         for i, item in enumerate(items, start=1):
             ws.write_string(i, 0, item.label)
@@ -735,7 +773,7 @@ class WorkbookWriter:
             ws.write_string(k, 0, "Note")
             ws.write_string(k, 1, neutralise(note))
         chart = self.book.add_chart({"type": "bar"})
-        for col, colour in ((1, "#8EA9C1"), (2, "#1F4E78")):
+        for col, colour in ((1, "#8EA9C1"), (3, "#1F4E78")):  # before, after trades
             chart.add_series(
                 {
                     "name": ["Summary", header_row, col],
@@ -744,7 +782,7 @@ class WorkbookWriter:
                     "fill": {"color": colour},
                 }
             )
-        chart.set_title({"name": "Sector exposure before / after"})
+        chart.set_title({"name": "Sector exposure before / after trades"})
         chart.set_x_axis({"name": "Weight", "num_format": "0%"})
         chart.set_y_axis({"reverse": True})
         chart.set_legend({"position": "bottom"})
@@ -754,7 +792,7 @@ class WorkbookWriter:
 
 
 def write_workbook(out: IO[bytes], result: RotationResult, screen: ScreenResult, ctx: ExportContext) -> None:
-    """Write the six-sheet workbook into the binary file ``out``.
+    """Write the eight-sheet workbook into the binary file ``out``.
 
     The workbook is assembled in memory and written with one ``out.write``, so a failing disk
     surfaces there as an :class:`OSError` (and never inside the spreadsheet library).

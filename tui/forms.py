@@ -8,7 +8,7 @@ to mark and the reason to show beside it. Percentages are typed as percent (``5`
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -102,7 +102,15 @@ CONSTRAINT_FIELDS: dict[str, NumberField] = {
         percent("min_position", "Min position"),
         NumberField("lot_size", "Lot size (shares)", "", 1.0, 1, 1_000_000, integer=True),
         NumberField("min_trade_usd", "Min trade (USD)", "", 1.0, 0.0, 1e12),
+        NumberField("holding_years", "Holding horizon (years)", "", 1.0, 0.1, 50.0),
+        NumberField("lookback_days", "Risk history (sessions)", "", 1.0, 40, 756, integer=True),
+        NumberField("beta_lookback_days", "Beta history (sessions)", "", 1.0, 60, 1260, integer=True),
     )
+}
+#: Switch-only rows: key -> (label, the setting when on, the setting when off).
+SWITCH_FIELDS: dict[str, tuple[str, Any, Any]] = {
+    "risk_mode": ("Risk measured against the benchmark (off: the portfolio's own risk)", "active", "total"),
+    "buy_negative_alpha": ("Buy negative-alpha names", True, False),
 }
 LIMIT_KEYS = ("max_weight", "turnover", "adv", "tracking_error", "max_names", "min_position")
 RANGE_KEYS = ("manufacturing", "beta")
@@ -113,15 +121,25 @@ def sector_field(i: int, side: str, sector: str) -> NumberField:
     return percent(f"sector-{i}-{side}", f"{sector} {side}", optional=True)
 
 
-def form_from_settings(s: ConstraintSettings, sectors: list[str]) -> FormValues:
-    """The constraint form's values for settings ``s`` (sector rows in ``sectors`` order)."""
+def theme_field(i: int, side: str, theme: str) -> NumberField:
+    """The min or max field of the i-th theme row."""
+    return percent(f"theme-{i}-{side}", f"{theme.replace('_', ' ')} {side}", optional=True)
+
+
+def form_from_settings(s: ConstraintSettings, sectors: list[str], themes: Sequence[str] = ()) -> FormValues:
+    """The constraint form's values for settings ``s`` (sector and theme rows in the order given)."""
     f = CONSTRAINT_FIELDS
     v: FormValues = {
         "risk_aversion": f["risk_aversion"].text(s.risk_aversion),
         "cash_buffer": f["cash_buffer"].text(s.cash_buffer),
         "lot_size": f["lot_size"].text(s.lot_size),
         "min_trade_usd": f["min_trade_usd"].text(s.min_trade_usd),
+        "holding_years": f["holding_years"].text(s.costs.holding_years),
+        "lookback_days": f["lookback_days"].text(s.lookback_days),
+        "beta_lookback_days": f["beta_lookback_days"].text(s.beta_lookback_days),
     }
+    for key, (_, on, _off) in SWITCH_FIELDS.items():
+        v[f"{key}-on"] = getattr(s, key) == on
     for key in LIMIT_KEYS:
         lim: Limit = getattr(s, key)
         v[f"{key}-on"] = lim.enabled
@@ -136,6 +154,11 @@ def form_from_settings(s: ConstraintSettings, sectors: list[str]) -> FormValues:
         v[f"sector-{i}-on"] = r.enabled
         v[f"sector-{i}-min"] = sector_field(i, "min", sector).text(r.min)
         v[f"sector-{i}-max"] = sector_field(i, "max", sector).text(r.max)
+    for i, theme in enumerate(themes):
+        r = s.themes.get(theme, Range(False))
+        v[f"theme-{i}-on"] = r.enabled
+        v[f"theme-{i}-min"] = theme_field(i, "min", theme).text(r.min)
+        v[f"theme-{i}-max"] = theme_field(i, "max", theme).text(r.max)
     locks = [t for t in s.no_buy if t in s.no_sell]
     v["locks"] = ", ".join(locks)
     v["no_buy"] = ", ".join(t for t in s.no_buy if t not in locks)
@@ -171,8 +194,24 @@ def _range(values: FormValues, key: str, lo: NumberField, hi: NumberField) -> Ra
     return Range(enabled, low, high)
 
 
+def _bounds(values: FormValues, prefix: str, labels: Sequence[str], field: Callable[[int, str, str], NumberField], base: dict[str, Range]) -> dict[str, Range]:
+    """Sector or theme bounds from their form rows; rows left blank and off are dropped."""
+    bounds = dict(base)
+    for i, label in enumerate(labels):
+        r = _range(values, f"{prefix}-{i}", field(i, "min", label), field(i, "max", label))
+        if r.enabled or r.min is not None or r.max is not None:
+            bounds[label] = r
+        else:
+            bounds.pop(label, None)
+    return bounds
+
+
 def settings_from_form(
-    base: ConstraintSettings, values: FormValues, sectors: list[str], known: Collection[str] | None = None
+    base: ConstraintSettings,
+    values: FormValues,
+    sectors: list[str],
+    known: Collection[str] | None = None,
+    themes: Sequence[str] = (),
 ) -> ConstraintSettings:
     """Settings from the constraint form (what the form does not show is kept from ``base``).
 
@@ -189,20 +228,24 @@ def settings_from_form(
         "lot_size": f["lot_size"].parse(values.get("lot_size", "")),
         "min_trade_usd": f["min_trade_usd"].parse(values.get("min_trade_usd", "")),
     }
+    for key in ("lookback_days", "beta_lookback_days"):
+        if key in values:
+            kw[key] = f[key].parse(values[key])
+    if "holding_years" in values:
+        years = f["holding_years"].parse(values["holding_years"])
+        assert years is not None  # not optional: a blank raises FieldError
+        kw["costs"] = replace(base.costs, holding_years=years)
+    for key, (_, on, off) in SWITCH_FIELDS.items():
+        if f"{key}-on" in values:
+            kw[key] = on if values[f"{key}-on"] else off
     for key in LIMIT_KEYS:
         value = f[key].parse(values.get(key, ""))
         assert value is not None  # limit fields are not optional: a blank raises FieldError
         kw[key] = Limit(bool(values.get(f"{key}-on", False)), value)
     for key in RANGE_KEYS:
         kw[key] = _range(values, key, f[f"{key}-min"], f[f"{key}-max"])
-    bounds = dict(base.sectors)
-    for i, sector in enumerate(sectors):
-        r = _range(values, f"sector-{i}", sector_field(i, "min", sector), sector_field(i, "max", sector))
-        if r.enabled or r.min is not None or r.max is not None:
-            bounds[sector] = r
-        else:
-            bounds.pop(sector, None)
-    kw["sectors"] = bounds
+    kw["sectors"] = _bounds(values, "sector", sectors, sector_field, base.sectors)
+    kw["themes"] = _bounds(values, "theme", themes, theme_field, base.themes)
     if any(k in values for k in TICKER_FIELDS):
         lists = {k: ticker_list(k, str(values.get(k, "")), known) for k in TICKER_FIELDS}
         kw["no_buy"] = tuple(dict.fromkeys(lists["no_buy"] + lists["locks"]))

@@ -151,3 +151,21 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], align: str | No
     out = [line(cells[0]), line("-" * w for w in widths)]
     out.extend(line(r) for r in cells[1:])
     return "\n".join(out)
+
+
+def worth(shadow_price: Any, note: Any) -> str:
+    """A binding constraint's shadow price in basis points, or why it has none."""
+    if shadow_price is not None and shadow_price == shadow_price:  # NaN is not equal to itself
+        return f"{1e4 * shadow_price:.2f} bp"
+    return str(note) if isinstance(note, str) and note else "-"
+
+
+def rate_line(rates: dict[str, Any]) -> str:
+    """The portfolio's rate-cut sensitivity in one line."""
+    change = rates["earnings_change"]
+    change_text = f" ({fmt_pct(change, 1)} of its look-through earnings)" if change == change else ""
+    return (
+        f"A 100 bp rate cut: {1e4 * rates['earnings_yield_gain']:+.1f} bp of earnings per $ invested{change_text} | "
+        f"net-cash names {fmt_pct(rates['net_cash_weight'])}, net-debt names {fmt_pct(rates['net_debt_weight'])} | "
+        f"{fmt_pct(rates['covered'])} of the weight has a figure"
+    )

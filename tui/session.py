@@ -432,6 +432,21 @@ class Session:
         total = float(caps.sum()) or 1.0
         return [(str(s), int(n), float(caps.get(s, 0.0)) / total) for s, n in counts.items()]
 
+    def rate_sensitivity(self) -> dict[str, Any] | None:
+        """What a 100 bp rate cut does to the portfolio as the trade list leaves it.
+
+        :func:`screener.rate_cuts.portfolio_rate_sensitivity` of the latest feasible
+        portfolio's weights after trades; None before a solve. A portfolio of net-cash names
+        earns less when rates fall (their interest income shrinks), so the gain can be negative.
+        """
+        from screener.rate_cuts import portfolio_rate_sensitivity
+
+        result = self.portfolio
+        if result is None:
+            return None
+        table = self.screened.table
+        return portfolio_rate_sensitivity(result.weights["weight_sent"], table, table)
+
     def failed_filters(self, ticker: str) -> list[str]:
         """The screen filters a company of the universe fails, in words ([] when it passes)."""
         table = self.screened.table

@@ -15,8 +15,8 @@ KEYS = """\
   1 Universe     universe or ticker list, holdings file (and sheet), new cash
   2 Screen       ranked candidates; the filters and factor weights beside them (f)
   3 Company      the evidence for the highlighted company; look up any ticker (l)
-  4 Constraints  every constraint with a switch; no-buy, no-sell and locked tickers
-  5 Portfolio    target weights before/after with cash, sectors, binding constraints
+  4 Constraints  every constraint with a switch (sectors, themes too); no-buy/no-sell/locked
+  5 Portfolio    weights before, target, after trades; sectors, themes, styles, rate cut
   6 Trades       the trade list as it will be sent; e exports it
   7 Backtest     the same choices walked forward over the data, point in time (r runs it)
   8 Thesis       small vs large, manufacturers vs utilities (r), month by month (h)

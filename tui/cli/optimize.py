@@ -89,7 +89,9 @@ def result_document(session: Any) -> dict[str, Any]:
     result = session.portfolio
     universe = session.universe
     held = result.positions()
-    weights = held.reset_index(names="ticker")[["ticker", "name", "sector", "weight_before", "weight_after", "alpha", "composite", "binding"]]
+    weights = held.reset_index(names="ticker")[
+        ["ticker", "name", "sector", "weight_before", "weight_after", "weight_sent", "shares_before", "shares_after", "alpha", "beta", "composite", "binding"]
+    ]
     trades = result.trades.trades[["ticker", "side", "shares", "price", "notional", "est_cost", "reason", "name", "weight_before", "weight_after"]]
     integer = None
     if result.integer is not None:
@@ -119,18 +121,31 @@ def result_document(session: Any) -> dict[str, Any]:
         "weights": records(weights),
         "trades": records(trades),
         "sectors": records(result.sectors),
+        "themes": records(result.themes),
+        "styles": records(result.styles),
         "manufacturing": result.manufacturing,
+        "rate_sensitivity": rate_document(session.rate_sensitivity()),
         "constraints": records(result.constraints),
         "integer": integer,
+        "problems": list(result.trades.problems),
         "notes": list(result.notes),
     }
+
+
+def rate_document(rates: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The portfolio's rate sensitivity with its per-name contributions as records."""
+    from tui.output import records
+
+    if rates is None:
+        return None
+    return {**rates, "contributions": records(rates["contributions"])}
 
 
 def render(session: Any) -> str:
     """The optimisation as text: summary, sectors, binding constraints, trades."""
     import pandas as pd
 
-    from tui.output import fmt_money, fmt_num, fmt_pct, table
+    from tui.output import fmt_money, fmt_num, fmt_pct, rate_line, table, worth
 
     result, universe, screened = session.portfolio, session.universe, session.screened
     s = result.stats
@@ -139,36 +154,62 @@ def render(session: Any) -> str:
         f"Rotation on {universe.name} ({len(screened.ranked):,} screened candidates) as of {universe.as_of.date()}: {result.status}, "
         f"{result.solver} {result.solve_ms:.0f} ms",
         f"Start: {session.start_label}",
-        f"Portfolio value {fmt_money(t.portfolio_value)} | {s['names']} names | expected alpha {fmt_pct(s['expected_alpha'], 2)} | "
+        f"Target: value {fmt_money(t.portfolio_value)} | {s['names']} names | expected alpha {fmt_pct(s['expected_alpha'], 2)} | "
         f"volatility {fmt_pct(s['volatility'])} | tracking error {fmt_pct(s['tracking_error'])} | beta {fmt_num(s['beta'])}",
+        f"After trades: {s['names_sent']} names | expected alpha {fmt_pct(s['expected_alpha_sent'], 2)} | "
+        f"tracking error {fmt_pct(s['tracking_error_sent'])} | beta {fmt_num(s['beta_sent'])} | cash {fmt_pct(s['cash_sent'])}",
         f"Trades: {len(t.trades)} | buys {fmt_money(t.buys)} | sells {fmt_money(t.sells)} | turnover {fmt_pct(t.turnover)} | "
         f"est. costs {fmt_money(t.costs)} | cash {fmt_money(t.cash_before)} -> {fmt_money(t.cash_after)}",
     ]
+    rates = session.rate_sensitivity()
+    if rates is not None:
+        lines.append(rate_line(rates))
     if result.integer is not None and not result.integer.exact:
         lines.append(f"Max names / min position by relax-and-fix: {result.integer.names} names, gap to the relaxed bound {fmt_pct(result.integer.gap, 3)}")
-    lines += [
-        "",
-        table(
-            [[r["sector"], fmt_pct(r["before"]), fmt_pct(r["after"]), fmt_pct(r["min"]) if pd.notna(r["min"]) else "", fmt_pct(r["max"]) if pd.notna(r["max"]) else ""] for _, r in result.sectors.iterrows()],
-            ["sector", "before", "after", "min", "max"],
-            "lrrrr",
-        ),
-    ]
+
+    def bound(v: Any) -> str:
+        return fmt_pct(v) if v is not None and pd.notna(v) else ""
+
+    def rows(frame: pd.DataFrame, key: str) -> list[list[str]]:
+        return [[str(r[key]).replace("_", " "), fmt_pct(r["before"]), fmt_pct(r["after"]), fmt_pct(r["sent"]), bound(r["min"]), bound(r["max"])] for _, r in frame.iterrows()]
+
     m = result.manufacturing
-    lines.append(f"Manufacturing (SIC 2000-3999): {fmt_pct(m['before'])} -> {fmt_pct(m['after'])}" + (f" (min {fmt_pct(m['min'])})" if m["min"] is not None else ""))
+    sectors = [*rows(result.sectors, "sector"), ["Manufacturing (SIC 2000-3999)", fmt_pct(m["before"]), fmt_pct(m["after"]), fmt_pct(m["sent"]), bound(m["min"]), bound(m["max"])]]
+    lines += ["", table(sectors, ["sector", "before", "target", "after trades", "min", "max"], "lrrrrr")]
+    if len(result.themes):
+        lines += ["", table(rows(result.themes, "theme"), ["theme", "before", "target", "after trades", "min", "max"], "lrrrrr")]
+    if len(result.styles):
+        lines += [
+            "",
+            "Style exposures (cross-sectional standard deviations):",
+            table(
+                [[r["style"], f"{r['before']:+.2f}", f"{r['after']:+.2f}", f"{r['sent']:+.2f}", f"{r['benchmark']:+.2f}"] for _, r in result.styles.iterrows()],
+                ["style", "before", "target", "after trades", "benchmark"],
+                "lrrrr",
+            ),
+        ]
     c = result.constraints
     binding = c[c["binding"]]
     if len(binding):
         lines += ["", "Binding constraints (objective gained per 1 percentage point of loosening):"]
-        lines.append(table([[r["name"], r["setting"], "-" if pd.isna(r["shadow_price"]) else f"{1e4 * r['shadow_price']:.2f} bp"] for _, r in binding.iterrows()], ["constraint", "setting", "worth"], "llr"))
+        lines.append(
+            table(
+                [[r["label"], r["setting"], worth(r["shadow_price"], r["shadow_price_note"])] for _, r in binding.iterrows()],
+                ["constraint", "setting", "worth"],
+                "lll",
+            )
+        )
     lines += [
         "",
         table(
             [[r.ticker, str(r.name)[:26], r.side, f"{r.shares:,.0f}", fmt_num(r.price), fmt_money(r.notional), fmt_num(r.est_cost), fmt_pct(r.weight_after, 2), r.reason] for r in t.trades.itertuples()],
-            ["ticker", "name", "side", "shares", "price", "notional", "cost", "weight", "reason"],
+            ["ticker", "name", "side", "shares", "price", "notional", "cost", "weight after", "reason"],
             "lllrrrrrl",
         ),
     ]
+    for problem in t.problems:
+        lines.append(f"Problem: {problem}")
     for note in result.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
+

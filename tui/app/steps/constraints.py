@@ -35,6 +35,8 @@ class ConstraintsStep(Step):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sectors: list[str] = []
+        self.themes: list[str] = []
+        self.theme_labels: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -48,10 +50,13 @@ class ConstraintsStep(Step):
         from tui.forms import form_from_settings
 
         sectors = sorted(set(session.universe.companies["sector"].dropna()) | set(session.settings.sectors))
-        if sectors != self.sectors or not self.query("#constraints-form Input"):
-            self.sectors = sectors
+        labels = {t.id: t.label for t in session.tags.themes} if session.tags is not None else {}
+        themes = [*labels, *(t for t in session.settings.themes if t not in labels)]
+        self.theme_labels = labels
+        if sectors != self.sectors or themes != self.themes or not self.query("#constraints-form Input"):
+            self.sectors, self.themes = sectors, themes
             await self._build(session)
-        values = form_from_settings(session.settings, self.sectors)
+        values = form_from_settings(session.settings, self.sectors, self.themes)
         form = self.query_one("#constraints-form")
         with self.prevent(Input.Changed, Switch.Changed):
             for widget in form.query("Input, Switch"):
@@ -64,13 +69,19 @@ class ConstraintsStep(Step):
         self.query_one("#constraints-error", Static).update("")
 
     async def _build(self, session: Session) -> None:
-        from tui.forms import CONSTRAINT_FIELDS, TICKER_FIELDS, sector_field
+        from tui.forms import (
+            CONSTRAINT_FIELDS,
+            SWITCH_FIELDS,
+            TICKER_FIELDS,
+            sector_field,
+            theme_field,
+        )
 
         f = CONSTRAINT_FIELDS
 
         def row(key: str, label: str, inputs: Iterable[tuple[str, str]], switch: bool) -> Horizontal:
             parts: list[Any] = switch_parts(Switch(False, id=f"c-{key}-on")) if switch else [Static("", classes="switch-gap")]
-            parts.append(Label(label, classes="row-label"))
+            parts.append(Label(label, classes="row-label" if inputs else "row-label wide"))
             for fid, placeholder in inputs:
                 parts.append(Input(id=f"c-{fid}", placeholder=placeholder, classes="num"))
             parts.append(Static("", id=f"cerr-{key}", classes="error row-error"))
@@ -78,6 +89,7 @@ class ConstraintsStep(Step):
 
         rows = [
             row("risk_aversion", "Risk aversion", [("risk_aversion", "")], False),
+            row("risk_mode", SWITCH_FIELDS["risk_mode"][0], (), True),
             row("cash_buffer", "Cash buffer %", [("cash_buffer", "")], False),
             row("max_weight", "Name cap %", [("max_weight", "")], True),
             row("manufacturing", "Manufacturing (SIC) %", [("manufacturing-min", "min"), ("manufacturing-max", "max")], True),
@@ -87,12 +99,20 @@ class ConstraintsStep(Step):
             for i, s in enumerate(self.sectors)
         ]
         rows += [
+            row(f"theme-{i}", f"{self.theme_labels.get(t, t)[:17]} (theme) %", [(theme_field(i, 'min', t).id, "min"), (theme_field(i, 'max', t).id, "max")], True)
+            for i, t in enumerate(self.themes)
+        ]
+        rows += [
             row("turnover", "Turnover % (buys+sells)", [("turnover", "")], True),
             row("adv", "Trade cap % of daily vol", [("adv", "")], True),
             row("tracking_error", "Tracking error %", [("tracking_error", "")], True),
             row("beta", "Beta", [("beta-min", "min"), ("beta-max", "max")], True),
             row("max_names", "Max names", [("max_names", "")], True),
             row("min_position", "Min position %", [("min_position", "")], True),
+            row("buy_negative_alpha", SWITCH_FIELDS["buy_negative_alpha"][0], (), True),
+            row("holding_years", f["holding_years"].label, [("holding_years", "")], False),
+            row("lookback_days", f["lookback_days"].label, [("lookback_days", "")], False),
+            row("beta_lookback_days", f["beta_lookback_days"].label, [("beta_lookback_days", "")], False),
             row("lot_size", f["lot_size"].label, [("lot_size", "")], False),
             row("min_trade_usd", f["min_trade_usd"].label, [("min_trade_usd", "")], False),
         ]
@@ -133,7 +153,7 @@ class ConstraintsStep(Step):
             w.update("")  # type: ignore[attr-defined]
         known = session.universe.reference_companies.index if session.universe.reference_companies is not None else None
         try:
-            settings = settings_from_form(session.settings, self.form_values(), self.sectors, known)
+            settings = settings_from_form(session.settings, self.form_values(), self.sectors, known, self.themes)
         except FieldError as exc:
             for w in form.query(f"#c-{exc.field}"):
                 w.add_class("invalid")
