@@ -64,14 +64,14 @@ def arithmetic_checks(
             Conflict(
                 ("budget", "max_weight"),
                 f"Investing {pct(invest)} needs more room than {reason} leaves: {n_buyable} names can hold at most "
-                f"{pct(float(np.sum(np.clip(upper, 0, None))))}. Raise max weight, widen the screen, or hold more cash.",
+                f"{pct(float(np.sum(np.clip(upper, 0, None))))}. Raise the name cap, widen the screen, or hold more cash.",
             )
         )
     if max_names is not None and cap is not None and max_names * cap < invest - TOL:
         out.append(
             Conflict(
                 ("max_names", "max_weight", "budget"),
-                f"max names {max_names} x max weight {pct(cap)} = {pct(max_names * cap)}, less than the {pct(invest)} to invest. "
+                f"max names {max_names} x name cap {pct(cap)} = {pct(max_names * cap)}, less than the {pct(invest)} to invest. "
                 f"Allow at least {math.ceil(invest / cap - 1e-9)} names or a cap of at least {pct(invest / max_names)}.",
             )
         )
@@ -85,7 +85,7 @@ def arithmetic_checks(
                 ("no_sell", "max_weight"),
                 f"{t} may not be sold but already weighs {pct(float(v.lower[bad[0]]))}, above its limit of {pct(float(v.upper[bad[0]]))}"
                 + (f" (and {bad.size - 1} more names)" if bad.size > 1 else "")
-                + ". Remove it from no-sell or raise max weight.",
+                + ". Remove it from no-sell or raise the name cap.",
             )
         )
     for sector, (lo, _hi) in sector_limits.items():
@@ -119,7 +119,7 @@ def arithmetic_checks(
                 Conflict(
                     (name, "max_weight"),
                     f"{label} >= {pct(lo)}, but its {int(members.sum())} candidates can hold at most {pct(room)} under their limits. "
-                    "Lower the minimum, raise max weight, or widen the screen.",
+                    "Lower the minimum, raise the name cap, or widen the screen.",
                 )
             )
         if cap is not None and sector != "Manufacturing":
@@ -156,7 +156,7 @@ def theme_checks(data: ProblemData, v: ParameterValues) -> list[Conflict]:
                 Conflict(
                     (f"theme:{theme}:min", "max_weight"),
                     f"{theme} >= {pct(lo)}, but its {int(members.sum())} candidates can hold at most {pct(room)} under their limits. "
-                    "Lower the minimum, raise max weight, or widen the screen.",
+                    "Lower the minimum, raise the name cap, or widen the screen.",
                 )
             )
     return out

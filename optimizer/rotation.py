@@ -702,8 +702,10 @@ class RotationOptimizer:
         notes = list(self.holdings.warnings)
         if self.unpriced:
             notes.append(f"No price on {self.universe.as_of.date()} for {', '.join(self.unpriced)}: left out of the portfolio value and never traded.")
-        if len(self.holdings.untradeable):
-            notes.append(f"Untradeable holdings kept as they are: {', '.join(self.holdings.untradeable.index)}.")
+        named = {word.strip(".,:;()") for warning in notes for word in warning.split()}
+        unreported = [t for t in self.holdings.untradeable.index if t not in named]  # the holdings reader names its own
+        if unreported:
+            notes.append(f"Untradeable holdings kept as they are: {', '.join(unreported)}.")
         spare = v.invest - stats["invested"] - stats["costs"]
         if spare > 1e-3:
             lists = ["budget", "long_only", "no_buy", "no_sell", "negative_alpha"]
@@ -790,7 +792,7 @@ class RotationOptimizer:
         traded = w - v.w0
         at_adv = s.adv.enabled & (np.abs(np.abs(traded) - v.adv_cap) < 1e-6) & (np.abs(traded) > 1e-9)
         label = {
-            "max_weight": f"at max weight {100 * s.max_weight.value:.3g}%",
+            "max_weight": f"at the name cap {100 * s.max_weight.value:.3g}%",
             "no_buy": "no-buy list",
             "hold_only": "fails the screen: hold or sell only",
             "negative_alpha": "negative expected alpha: hold or sell only",

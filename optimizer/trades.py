@@ -171,8 +171,20 @@ def _options(
     """Candidate shares after trading (n x m, NaN where absent) and which survive the bounds."""
     step = (target - before) / lot
     lo_k, hi_k = np.floor(step + 1e-9), np.ceil(step - 1e-9)
+    # the smallest trade of at least min_trade_usd towards the target: when the targets are
+    # many small trades, a few of these can keep a bound that dropping them all would break
+    smallest = np.ceil(min_trade_usd / (np.where(price > 0, price, np.inf) * lot)) * lot
+    smallest = np.maximum(smallest, lot)
     cand = np.column_stack(
-        [before, np.zeros_like(before), before + lo_k * lot, before + hi_k * lot, before + (lo_k - 1) * lot, before + (hi_k + 1) * lot]
+        [
+            before,
+            np.zeros_like(before),
+            before + lo_k * lot,
+            before + hi_k * lot,
+            before + (lo_k - 1) * lot,
+            before + (hi_k + 1) * lot,
+            before + np.sign(target - before) * smallest,
+        ]
     )
     w = cand * price[:, None] / value
     trade_w = np.abs(cand - before[:, None]) * price[:, None] / value
@@ -448,6 +460,12 @@ def build_trades(
     skipped = int(np.sum((np.abs(table["weight_after"].to_numpy(float) * portfolio_value / price - before) * price >= 1.0) & (delta == 0)))
     if skipped:
         notes.append(f"{skipped} target change(s) left untraded: smaller than a lot, than ${min_trade_usd:,.0f}, or than a bound allows.")
+    largest = float(np.max(bounds.upper, initial=0.0)) * portfolio_value
+    if skipped and 0 < largest <= min_trade_usd:  # whole shares land above or below, never on it
+        notes.append(
+            f"No new position can reach the ${min_trade_usd:,.0f} minimum trade: the most any name may hold is "
+            f"${largest:,.0f} (the name cap of a ${portfolio_value:,.0f} portfolio). Lower the minimum trade or raise the name cap."
+        )
     weight_sent = after * price / portfolio_value
     as_sent = pd.DataFrame(
         {"shares_after": after, "weight_target": table["weight_after"].to_numpy(float), "weight_sent": weight_sent}, index=table.index

@@ -96,7 +96,7 @@ def test_every_sheet_reads_back_with_the_optimizers_numbers(solved, tmp_path: Pa
 
     ranked = pd.read_excel(xlsx, sheet_name="Screen")
     assert list(ranked["Ticker"]) == list(screen.ranked.index)
-    assert ranked["Composite score"].to_numpy() == pytest.approx(screen.ranked["composite"].to_numpy(), rel=1e-12)
+    assert ranked["Score"].to_numpy() == pytest.approx(screen.ranked["composite"].to_numpy(), rel=1e-12)
     assert ranked["Market cap"].to_numpy() == pytest.approx(screen.ranked["market_cap"].to_numpy(), rel=1e-12)
 
     cons = pd.read_excel(xlsx, sheet_name="Constraints")
@@ -122,9 +122,9 @@ def test_capped_names_show_the_target_and_the_weight_after_trades(solved, tmp_pa
     _, screen, result, ctx = solved
     xlsx, _ = export_rotation(tmp_path / "t.xlsx", result, screen, ctx)
     cap = result.settings.max_weight.value
-    for sheet, label in (("Trades", "Reason"), ("Portfolio", "Binding constraint")):
+    for sheet, label in (("Trades", "Reason"), ("Portfolio", "Bound by")):
         frame = pd.read_excel(xlsx, sheet_name=sheet)
-        capped = frame[frame[label].astype(str).str.contains(f"at max weight {100 * cap:.3g}%", regex=False)]
+        capped = frame[frame[label].astype(str).str.contains(f"at the name cap {100 * cap:.3g}%", regex=False)]
         assert len(capped), f"the shipped settings cap some names on {sheet}"
         assert capped["Target weight"].to_numpy() == pytest.approx(cap, abs=1e-6)  # the label's figure
         assert (capped["Weight after trades"] != capped["Target weight"]).any()  # whole lots, costs: shown apart
@@ -525,7 +525,7 @@ def test_libreoffice_prints_each_table_one_page_wide(solved, tmp_path: Path) -> 
     assert len(by_sheet["Summary"]) == 1 and "Sector exposure before / after" in by_sheet["Summary"][0], "the Summary and its chart on one page"
     first_and_last = {
         "Trades": ("Ticker", "Reason"),
-        "Portfolio": ("Ticker", "Binding constraint"),
+        "Portfolio": ("Ticker", "Bound by"),
         "Screen": ("Rank", "Daily volume"),
         "Constraints": ("Constraint", "Level"),
         "Sources": ("Item", "Value"),

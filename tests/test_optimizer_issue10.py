@@ -201,7 +201,7 @@ def test_max_names_keeps_good_holdings_and_labels_exits_truthfully(small_mfg) ->
     assert (bought["alpha"] >= 0).all(), "no name with negative expected alpha is bought"
     trades = res.trades.trades
     exits = trades[trades["shares_after"] == 0]
-    assert not exits["reason"].str.contains("at max weight").any()
+    assert not exits["reason"].str.contains("at the name cap").any()
     dropped = [i for i, why in res.integer.fixed.items() if why == "max_names"]
     for ticker in w.index[dropped]:
         if ticker in set(exits["ticker"]):
@@ -276,3 +276,39 @@ def test_a_combined_conflict_reads_in_user_terms(small_mfg) -> None:
     for internal in ("hold_only", "must stay", "below long-only", "negative_alpha", "max_weight"):
         assert internal not in text, text
     assert "%" in text
+
+
+@pytest.mark.parametrize("capital", [15_000, 25_000])
+def test_a_small_account_keeps_the_beta_band_and_manufacturing_minimum_after_the_minimum_trade(small_mfg, capital) -> None:
+    """With many targets under the $500 minimum trade, dropping them all left the trade list at
+    beta 0.48 against a 0.9-1.1 band; a few minimum-size trades keep every bound instead."""
+    u, sc = small_mfg
+    r = RotationOptimizer(u, sc, capital=capital).solve(ConstraintSettings())
+    assert not [n for n in r.notes if "cannot hold" in n], r.notes
+    assert 0.9 - TOL <= r.stats["beta_sent"] <= 1.1 + TOL
+    assert r.manufacturing["sent"] >= 0.5
+    assert (r.trades.trades["notional"] >= 500).all()
+    assert r.stats["cash_sent"] >= 0.02 - 1e-9
+
+
+def test_an_account_too_small_for_the_minimum_trade_says_what_to_change(small_mfg) -> None:
+    u, sc = small_mfg
+    r = RotationOptimizer(u, sc, capital=10_000).solve(ConstraintSettings())
+    assert len(r.trades.trades) == 0
+    assert any("No new position can reach the $500 minimum trade" in n and "Lower the minimum trade or raise the name cap" in n for n in r.notes)
+
+
+def test_an_untradeable_holding_is_named_once(small_mfg, tmp_path) -> None:
+    """Review L4: the holdings reader and the optimizer both said ZZZQ was kept untradeable."""
+    from universes import open_dataset
+    from universes.holdings import read_holdings
+
+    u, sc = small_mfg
+    path = tmp_path / "h.csv"
+    path.write_text("ticker,shares\nMCFT,200\nZZZQ,50\nCASH,10000\n")
+    h = read_holdings(path, open_dataset().companies, ignore_unknown=True)
+    r = RotationOptimizer(u, sc, holdings=h).solve(ConstraintSettings())
+    assert sum("ZZZQ" in n for n in r.notes) == 1, r.notes
+    bare = Holdings(shares=pd.Series({"MCFT": 200.0}), cash=10_000.0, untradeable=pd.Series({"ZZZQ": 50.0}))
+    r = RotationOptimizer(u, sc, holdings=bare).solve(ConstraintSettings())
+    assert [n for n in r.notes if "ZZZQ" in n] == ["Untradeable holdings kept as they are: ZZZQ."]

@@ -465,7 +465,7 @@ def first_possible_date(spec: BacktestSpec, probe: _Probe | None = None) -> pd.T
 
     It is the first period end on which the universe can be formed (enough price history and
     published fundamentals) and the screen passes enough names to invest the budget under the
-    name cap (``ceil((1 - cash buffer) / max weight)``). The count of passing names grows as
+    name cap (``ceil((1 - cash buffer) / name cap)``). The count of passing names grows as
     fiscal years get published, so the search gallops forward from the first period end
     (1, 2, 4, ... periods) and then bisects: a few probes, and none beyond the first when the
     data's first usable date already qualifies.

@@ -195,12 +195,12 @@ def factor_rows(evidence: dict[str, Any]) -> list[list[str]]:
 
 
 def score_line(card: dict[str, Any]) -> str:
-    """Composite, rank, and the filters a filtered-out company fails."""
+    """Score, rank, and the filters a filtered-out company fails."""
     s = card["evidence"]["score"]
     rank = s["rank"] if s["rank"] is not None else "- (filtered out)"
     penalty = s.get("flag_penalty")
     line = (
-        f"Composite {fmt_num(s['composite'], 1)} (quality {fmt_num(s['quality'], 1)}, value {fmt_num(s['value'], 1)}); "
+        f"Score {fmt_num(s['composite'], 1)} (quality {fmt_num(s['quality'], 1)}, value {fmt_num(s['value'], 1)}); "
         f"rank {rank} in {card['universe']}"
         + (f"; red-flag penalty {fmt_num(penalty, 1)} points" if penalty else "")
     )

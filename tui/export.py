@@ -22,7 +22,7 @@ Workbook (written with XlsxWriter), one per optimisation:
 
 Two weights are never confused: *Target weight* is the optimiser's weight; *Weight after
 trades* is what the trade list actually reaches (whole lots, skipped small trades), so a name
-"at max weight 5%" shows a target of 5.00% beside, say, 4.99% after the trades. Both are
+"at the name cap 5%" shows a target of 5.00% beside, say, 4.99% after the trades. Both are
 fractions of the portfolio's value before trading: the positions after trades, the cash left
 and the estimated costs add up to 100%.
 
@@ -436,9 +436,9 @@ def portfolio_sheet(result: RotationResult) -> TableSheet:
             Column("Fair value", _plain(held["fair_value"].astype(float)), USD, 11),
             Column("Discount", _plain(held["discount"].astype(float)), PCT, 10),
             Column("Quality", _plain(held["quality"].astype(float)), NUM1, 9),
-            Column("Composite", _plain(held["composite"].astype(float)), NUM1, 10),
+            Column("Score", _plain(held["composite"].astype(float)), NUM1, 10),
             Column("Alpha", _plain(held["alpha"].astype(float)), PCT, 9),
-            Column("Binding constraint", _plain(held["binding"]), None, 30),
+            Column("Bound by", _plain(held["binding"]), None, 30),
         ),
         frozen_columns=1,
         highlight=Highlight("Discount", ">", 0.0),
@@ -483,7 +483,7 @@ SCREEN_COLUMNS: dict[str, tuple[str, str | None, float]] = {
     "altman_z": ("Altman Z", NUM, 9),
     "value": ("Value score", NUM1, 8),
     "quality": ("Quality score", NUM1, 8),
-    "composite": ("Composite score", NUM1, 10),
+    "composite": ("Score", NUM1, 10),
     "adv_usd": ("Daily volume (USD)", USD0, 13),
     "manufacturing": ("Manufacturer", BOOL, 13),
     "life_sciences": ("Life sciences", BOOL, 9),

@@ -141,7 +141,7 @@ class PortfolioStep(SortableTables, Step):
                 ("x", "After trades", True),
                 ("d", "Change", True),
                 ("s", "Sector", False),
-                ("w", "Why", False),
+                ("w", "Bound by", False),
                 ("n", "Name", False),
             ],
             rows,

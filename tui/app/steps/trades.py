@@ -58,7 +58,7 @@ class TradesStep(SortableTables, Step):
         )
         fill_table(
             self.query_one("#trade-table", DataTable),
-            [("t", "Ticker", False), ("side", "Side", False), ("sh", "Shares", True), ("p", "Price", True), ("n", "Notional", True), ("c", "Cost", True), ("w", "Weight", True), ("r", "Reason", False), ("name", "Name", False)],
+            [("t", "Ticker", False), ("side", "Side", False), ("sh", "Shares", True), ("p", "Price", True), ("n", "Notional", True), ("c", "Cost", True), ("w", "Weight after", True), ("r", "Reason", False), ("name", "Name", False)],
             [
                 (x.ticker, x.side, f"{x.shares:,.0f}", fmt_num(x.price), fmt_money(x.notional), fmt_money(x.est_cost), fmt_pct(x.weight_after, 2), x.reason, str(x.name)[:26])
                 for x in t.trades.itertuples()
