@@ -25,7 +25,9 @@ only when the objective prefers cash to every stock (total-risk mode with a high
 aversion); against a benchmark, cash is active risk and the budget is met.
 
 Every number a user can tweak is a ``cp.Parameter``, so a tweak re-solves the compiled problem
-(``is_dpp()`` holds; no re-canonicalisation). A switched-off constraint keeps its row with a
+(``is_dpp()`` holds; no re-canonicalisation), except for large problems with the
+tracking-error cone, whose parametrised compilation costs more than it saves
+(``PARAMETRISED_MAX_NAMES``). A switched-off constraint keeps its row with a
 bound that cannot bind. Only changing the candidate set, or switching on or off market impact
 (it turns the QP into a power-cone program), tracking error (a second-order cone the size of
 the candidate set), the beta band (two dense rows) or the risk mode builds a new problem;
@@ -69,6 +71,13 @@ PRECISE_SETTINGS: dict[str, object] = {
 }
 #: A bound that cannot bind (weights and sums are fractions of the portfolio).
 LOOSE = 10.0
+#: Above this many names, a problem with the tracking-error cone is solved with the parameter
+#: values substituted (cvxpy's ``ignore_dpp``) instead of through the parametrised compilation:
+#: that compilation grows with the square of the names when the cone is there (us-all, 2,805
+#: names: a 379M-row tensor, 7-8 s before the first answer) while a substituted solve takes
+#: about 1 s the first time and 0.6 s after (0.53 s parametrised). Below it, or without the
+#: cone, compiling once pays for itself within a few re-solves.
+PARAMETRISED_MAX_NAMES = 1000
 #: Breakpoints of the chords of t^1.5 (t = weight traded): close together over the trades a
 #: portfolio makes (0.05%-8% of its value, each at most 2.5x the last: impact over-charged by
 #: at most 8% there), wider beyond.
@@ -299,6 +308,8 @@ class CompiledProblem:
         self.elastic = elastic
         n = len(data.tickers)
         s = len(data.sector_names)
+        #: Whether solves go through the compiled parametrised problem (see ``PARAMETRISED_MAX_NAMES``).
+        self.parametrised = not (data.tracking_error and n > PARAMETRISED_MAX_NAMES)
         P = {
             "alpha": cp.Parameter(n, name="alpha"),
             "w0": cp.Parameter(n, name="w0"),
@@ -473,7 +484,7 @@ class CompiledProblem:
                     # Only the first attempt lets cvxpy update the previous Clarabel solver in
                     # place (it keeps the factorisation's structure: faster); that path now and
                     # then fails or stalls after a bound change, so every retry starts afresh.
-                    self.problem.solve(solver=name, warm_start=len(tried) == 1, **options)
+                    self.problem.solve(solver=name, warm_start=len(tried) == 1, ignore_dpp=not self.parametrised, **options)
             except (cp.error.SolverError, ValueError, ArithmeticError):
                 continue
             status = str(self.problem.status)

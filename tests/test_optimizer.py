@@ -4,6 +4,7 @@ sets are diagnosed in user terms, integer constraints are met, trades never over
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,30 @@ def test_default_rotation_meets_every_constraint(opt) -> None:
     assert (t.trades["shares"] % s.lot_size == 0).all()
     assert set(t.trades["side"]) <= {"BUY", "SELL"}
     assert np.allclose(t.trades["notional"], t.trades["shares"] * t.trades["price"])
+
+
+def test_a_substituted_solve_gives_the_parametrised_answer(opt, monkeypatch) -> None:
+    """Large problems with the tracking-error cone skip the parametrised compilation
+    (PARAMETRISED_MAX_NAMES); both ways must give the same portfolio, duals included."""
+    from optimizer.model import PARAMETRISED_MAX_NAMES, CompiledProblem
+
+    s = load_constraints()
+    opt.solve(s)
+    frame = next(iter(opt._frames.values()))
+    v, _ = opt.values(frame, s)
+    assert frame.data.tracking_error and len(frame.tickers) <= PARAMETRISED_MAX_NAMES
+    compiled, substituted = CompiledProblem(frame.data), CompiledProblem(frame.data)
+    assert compiled.parametrised
+    substituted.parametrised = False
+    a, b = compiled.solve(v), substituted.solve(v)
+    assert a.ok and b.ok
+    assert b.objective == pytest.approx(a.objective, rel=1e-6, abs=1e-9)
+    np.testing.assert_allclose(b.weights, a.weights, atol=1e-6)
+    for name in a.duals:
+        np.testing.assert_allclose(b.duals[name], a.duals[name], atol=1e-5, rtol=1e-4)
+    monkeypatch.setattr("optimizer.model.PARAMETRISED_MAX_NAMES", len(frame.tickers) - 1)
+    assert not CompiledProblem(frame.data).parametrised
+    assert CompiledProblem(replace(frame.data, tracking_error=False)).parametrised
 
 
 def test_shadow_prices_match_finite_differences(opt) -> None:

@@ -153,3 +153,42 @@ def test_figures_match_the_10k(data, ticker: str, year: int, field: str, value: 
     row = f[(f["ticker"] == ticker) & (f["fiscal_year"] == year)]
     assert len(row) == 1
     assert row[field].iloc[0] == value
+
+
+def test_cached_price_matrices_equal_the_parquet_and_follow_the_file(tmp_path) -> None:
+    """The price matrices are memory-mapped from the cache folder after the first run; they
+    must be the Parquet file's numbers exactly, and a rewritten file must get a new cache."""
+    import os
+    import shutil
+
+    from universes.datasets import PriceHistory, price_cache_folder
+
+    source = SNAPSHOT_DIR / "prices.parquet"
+    fresh = PriceHistory.from_parquet(source)
+    fresh.write_cache(tmp_path / "c")
+    cached = PriceHistory.read_cache(tmp_path / "c")
+    assert cached is not None
+    assert (cached.dates == fresh.dates).all() and cached.tickers.equals(fresh.tickers)
+    for m in PriceHistory.MATRICES:
+        np.testing.assert_array_equal(getattr(cached, m), getattr(fresh, m))
+    assert PriceHistory.read_cache(tmp_path / "missing") is None
+    (tmp_path / "c" / "close.npy").write_bytes(b"not an array")
+    assert PriceHistory.read_cache(tmp_path / "c") is None  # a damaged cache is rebuilt, never trusted
+    copy = tmp_path / "prices.parquet"
+    shutil.copy2(source, copy)
+    first = price_cache_folder("x", copy)
+    os.utime(copy, ns=(1, 1))  # rewritten: a new modification time
+    assert price_cache_folder("x", copy) != first
+    assert open_dataset().prices.close.shape == fresh.close.shape
+
+
+def test_a_new_price_cache_replaces_the_old_ones(tmp_path, monkeypatch) -> None:
+    from universes.datasets import price_cache_folder, read_dataset_files
+
+    monkeypatch.setenv("ROTATION_CACHE", str(tmp_path))
+    stale = tmp_path / "prices" / "snapshot-0123456789abcdef"
+    stale.mkdir(parents=True)
+    dataset = read_dataset_files(SNAPSHOT_DIR, "snapshot")
+    assert dataset.prices.close.size
+    assert not stale.exists()
+    assert [p.name for p in (tmp_path / "prices").iterdir()] == [price_cache_folder("snapshot", SNAPSHOT_DIR / "prices.parquet").name]

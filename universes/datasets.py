@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ PROFILES_FILE = "profiles.parquet"
 #: Rows of the price file converted at a time (bounds the memory the conversion needs; the
 #: snapshot's row groups have this size too).
 PRICE_BATCH_ROWS = 131_072
+#: Bumped when the cached price matrices change layout.
+CACHE_FORMAT = 1
 
 
 
@@ -96,6 +99,36 @@ class PriceHistory:
         return cls(
             dates, tickers, close, close * factor, dense(frame["volume"].to_numpy(np.float32))
         )
+
+    MATRICES = ("close", "adj_close", "volume")
+
+    @classmethod
+    def read_cache(cls, folder: Path) -> PriceHistory | None:
+        """The matrices cached by :meth:`write_cache`, memory-mapped copy-on-write (None when
+        there is no readable cache)."""
+        try:
+            dates = np.load(folder / "dates.npy")
+            tickers = pd.Index(np.load(folder / "tickers.npy", allow_pickle=False).astype(str), name="ticker")
+            matrices = [np.asarray(np.load(folder / f"{m}.npy", mmap_mode="c")) for m in cls.MATRICES]  # plain arrays over the map
+        except (OSError, ValueError):
+            return None
+        if any(m.shape != (len(dates), len(tickers)) for m in matrices):
+            return None
+        return cls(dates, tickers, *matrices)
+
+    def write_cache(self, folder: Path) -> None:
+        """Keep the matrices in ``folder`` for :meth:`read_cache`; a cache that cannot be
+        written is simply not written."""
+        from universes.files import atomic_write
+
+        arrays = {"dates": self.dates, "tickers": np.asarray(self.tickers, dtype=str), **{m: getattr(self, m) for m in self.MATRICES}}
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            # tickers.npy last: a cache is only read whole once it is there
+            for name in [*(a for a in arrays if a != "tickers"), "tickers"]:
+                atomic_write(folder / f"{name}.npy", functools.partial(_save_array, arrays[name]))
+        except (OSError, ValueError, TypeError):
+            return
 
     @classmethod
     def from_parquet(cls, path: Path) -> PriceHistory:
@@ -267,8 +300,23 @@ class Dataset:
 
     @functools.cached_property
     def prices(self) -> PriceHistory:
-        """Daily prices of every listed company (read from disk the first time)."""
-        return PriceHistory.from_parquet(self.path / "prices.parquet")
+        """Daily prices of every listed company (read from disk the first time).
+
+        Decoding the Parquet file into the dense matrices takes about 0.35 s; the matrices are
+        kept in the user's cache folder and memory-mapped on later runs (a few milliseconds),
+        until the file changes.
+        """
+        source = self.path / "prices.parquet"
+        folder = price_cache_folder(self.name, source)
+        cached = PriceHistory.read_cache(folder)
+        if cached is not None:
+            return cached
+        prices = PriceHistory.from_parquet(source)
+        for stale in folder.parent.glob(f"{self.name}-*"):  # caches of earlier versions of the file
+            if stale != folder:
+                shutil.rmtree(stale, ignore_errors=True)
+        prices.write_cache(folder)
+        return prices
 
     @functools.cached_property
     def profiles(self) -> pd.DataFrame:
@@ -302,6 +350,22 @@ def read_dataset_files(path: Path, name: str) -> Dataset:
     companies = companies.set_index("ticker", drop=False).rename_axis(None)
     return Dataset(name, path, manifest, companies)
 
+
+
+def _save_array(array: np.ndarray, path: Path) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would add ".npy" to a temporary name
+        np.save(f, array, allow_pickle=False)
+
+
+def price_cache_folder(dataset: str, source: Path) -> Path:
+    """Where a dataset's price matrices are cached: keyed by the file's path, size and time."""
+    import hashlib
+
+    from universes.paths import cache_dir
+
+    stat = source.stat()
+    digest = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{CACHE_FORMAT}".encode()).hexdigest()[:16]
+    return cache_dir() / "prices" / f"{dataset}-{digest}"
 
 
 def dataset_key(name: str) -> tuple[str, str, float]:

@@ -119,6 +119,13 @@ class RotationApp(App[None]):
     def on_mount(self) -> None:
         self._install_sigterm()
         self.open_session(self.start_universe, self.workspace_path)
+        self._import_solver()
+
+    @work(thread=True, group="warm")
+    def _import_solver(self) -> None:
+        """Import the optimiser (cvxpy alone takes ~0.6 s) while the universe loads and screens,
+        so the first solve does not wait for it."""
+        import optimizer.rotation  # noqa: F401
 
     def _install_sigterm(self) -> None:
         """On SIGTERM, remove an export's temporary files before the app goes (exports run in a
