@@ -14,7 +14,7 @@ from tui.app import RotationApp
 from tui.app.dialogs import PathDialog
 from tui.app.messages import ThesisRequested
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.app
 
 
 async def test_the_backtest_step_runs_plots_and_exports(tmp_path: Path) -> None:

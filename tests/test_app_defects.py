@@ -21,7 +21,7 @@ from textual.widgets import Input
 
 from tui.app import RotationApp
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.app
 
 
 def session_of(app: RotationApp):

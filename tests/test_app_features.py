@@ -10,7 +10,7 @@ from textual.widgets import DataTable, SelectionList
 from tui.app import RotationApp
 from tui.app.dialogs import ColumnsDialog
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.app
 
 
 def column_keys(table: DataTable) -> list[str]:

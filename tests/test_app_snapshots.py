@@ -13,7 +13,7 @@ import pytest
 
 from tui.app import RotationApp
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.app
 
 STEPS = ("1", "2", "3", "4", "5", "6")
 SIZES = ((80, 24), (120, 36))

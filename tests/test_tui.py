@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Static, Switch
 from tui.app import RotationApp
 from tui.app.dialogs import ChoiceDialog, ConfirmDialog, PathDialog
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.app
 
 
 async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
