@@ -155,7 +155,11 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         tech = result.sectors.set_index("sector").loc["Technology", "after"]
         assert tech <= 0.05 + 1e-6
         assert bench.settings.sectors["Technology"].max == pytest.approx(0.05)
+        await pilot.press("escape", "6")  # the trade list, painted when its step is shown
+        await pilot.pause()
         assert app.query_one("#trade-table", DataTable).row_count == len(result.trades.trades)
+        await pilot.press("4")
+        await pilot.pause()
 
         # A value that is not a number is refused at its field, and nothing re-solves.
         before = app.solves
@@ -174,6 +178,8 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         await type_into(pilot, app, "#c-manufacturing-min", "100")
         await solved_after(pilot, app, before)
         assert app.last_outcome.result is None
+        await pilot.press("escape", "5")
+        await pilot.pause()
         diagnosis = app.query_one("#diagnosis", Static)
         assert not diagnosis.has_class("hidden")
         text = str(diagnosis.render())
@@ -183,10 +189,13 @@ async def test_journey_from_universe_to_exported_trade_list(tmp_path: Path) -> N
         shown = kept.positions()
         assert app.query_one("#weights", DataTable).row_count == len(shown) + 1  # and the cash row
 
+        await pilot.press("4")
         before = app.solves
         await type_into(pilot, app, "#c-manufacturing-min", "50")
         await solved_after(pilot, app, before)
         assert app.last_outcome.result is not None
+        await pilot.press("escape", "5")
+        await pilot.pause()
         assert app.query_one("#diagnosis", Static).has_class("hidden")
 
         # Step 6: export, read the workbook back, and ask before replacing it.

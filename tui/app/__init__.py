@@ -67,8 +67,12 @@ STEPS: tuple[tuple[str, str, type[Step]], ...] = (
     ("backtest", "7 Backtest", BacktestStep),
     ("thesis", "8 Thesis", ThesisStep),
 )
-#: Seconds to wait after the last change before re-solving or re-screening (typing "15" is one).
-DEBOUNCE_S = 0.05
+#: Seconds to wait after the last change before re-solving or re-screening (a paste, or keys
+#: faster than a person types, is one).
+DEBOUNCE_S = 0.03
+#: A re-solve says "solving..." on the status line only when it takes longer than this: each
+#: change of the line's width costs a layout of the screen.
+BUSY_SHOWN_AFTER_S = 0.2
 
 
 class RotationApp(App[None]):
@@ -98,6 +102,8 @@ class RotationApp(App[None]):
         self.saved_version = 0
         self.solves = 0
         self.last_outcome: SolveOutcome | None = None
+        self._status = ("", "")  # the status line as painted: main part, solve part
+        self._unshown: dict[str, SolveOutcome] = {}  # by step id: the outcome a hidden step has yet to show
         self.busy = "loading..."
         self._solve_timer: Any = None
         self._screen_timer: Any = None
@@ -119,13 +125,6 @@ class RotationApp(App[None]):
     def on_mount(self) -> None:
         self._install_sigterm()
         self.open_session(self.start_universe, self.workspace_path)
-        self._import_solver()
-
-    @work(thread=True, group="warm")
-    def _import_solver(self) -> None:
-        """Import the optimiser (cvxpy alone takes ~0.6 s) while the universe loads and screens,
-        so the first solve does not wait for it."""
-        import optimizer.rotation  # noqa: F401
 
     def _install_sigterm(self) -> None:
         """On SIGTERM, remove an export's temporary files before the app goes (exports run in a
@@ -175,8 +174,13 @@ class RotationApp(App[None]):
                 solve = "[b red]INFEASIBLE: see step 5[/]"
             elif latest.error and not latest.superseded:
                 solve = "[b red]NOT SOLVED: see step 5[/]"
-        self.query_one("#status-main", Static).update(main)
-        self.query_one("#status-solve", Static).update(solve)
+        if (main, solve) == self._status:
+            return  # an unchanged status line costs a layout of the whole screen
+        if main != self._status[0]:
+            self.query_one("#status-main", Static).update(main, layout=False)  # fixed size: 1fr x 1
+        if solve != self._status[1]:
+            self.query_one("#status-solve", Static).update(solve)
+        self._status = (main, solve)
 
     # ------------------------------------------------------------------ workers
     def _serialised(self) -> bool:
@@ -389,8 +393,12 @@ class RotationApp(App[None]):
             return
         self.last_outcome = outcome
         self.solves += 1
+        active = self.query_one("#steps", TabbedContent).active
         for step in self.steps():
-            step.show_outcome(session, outcome)
+            if step.id == f"step-{active}":
+                step.show_outcome(session, outcome)
+            else:  # painted when shown: a hidden table's refill and measuring cost ~100 ms a solve
+                self._unshown[step.id or ""] = outcome
         self.busy = ""
         self._paint_status()
         if outcome.result is None and outcome.error and not outcome.superseded:
@@ -494,7 +502,8 @@ class RotationApp(App[None]):
         """Re-solve shortly (a burst of changes becomes one solve)."""
         if self._solve_timer is not None:
             self._solve_timer.stop()
-        self.set_busy("solving...")
+        self.busy = "solving..."
+        self.set_timer(BUSY_SHOWN_AFTER_S, self._paint_status)
         self._solve_timer = self.set_timer(DEBOUNCE_S, self._launch_solve)
 
     def _launch_solve(self) -> None:
@@ -516,7 +525,11 @@ class RotationApp(App[None]):
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id:
-            self.step(event.pane.id).on_show_step()
+            step = self.step(event.pane.id)
+            outcome = self._unshown.pop(step.id or "", None)
+            if outcome is not None and self.session is not None and outcome is self.last_outcome:
+                step.show_outcome(self.session, outcome)
+            step.on_show_step()
 
     def action_leave_field(self) -> None:
         """Esc: leave an input field (the step keys work again); in the search box, clear it."""

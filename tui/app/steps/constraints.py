@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, Switch
 
 from tui.app.messages import EditsReset, SettingsEdited
@@ -64,9 +65,7 @@ class ConstraintsStep(Step):
                 if key in values:
                     widget.value = values[key]  # type: ignore[attr-defined]
                 widget.remove_class("invalid")
-        for w in form.query(".row-error"):
-            w.update("")  # type: ignore[attr-defined]
-        self.query_one("#constraints-error", Static).update("")
+        _clear_errors(self)
 
     async def _build(self, session: Session) -> None:
         from tui.forms import (
@@ -149,8 +148,7 @@ class ConstraintsStep(Step):
         form = self.query_one("#constraints-form")
         for w in form.query(".invalid"):
             w.remove_class("invalid")
-        for w in form.query(".row-error"):
-            w.update("")  # type: ignore[attr-defined]
+        _clear_errors(self)
         known = session.universe.reference_companies.index if session.universe.reference_companies is not None else None
         try:
             settings = settings_from_form(session.settings, self.form_values(), self.sectors, known, self.themes)
@@ -159,9 +157,10 @@ class ConstraintsStep(Step):
                 w.add_class("invalid")
             for w in form.query(f"#cerr-{_row_of(exc.field)}"):
                 w.update(exc.message)  # type: ignore[attr-defined]
+                w.add_class("shown")
             self.query_one("#constraints-error", Static).update(f"Not applied: {exc.message}")
+            self.query_one("#constraints-error", Static).add_class("shown")
             return
-        self.query_one("#constraints-error", Static).update("")
         if settings != session.settings:
             self.post_message(SettingsEdited(settings))
 
@@ -173,3 +172,10 @@ class ConstraintsStep(Step):
     @on(Button.Pressed, "#constraints-reset")
     def _reset(self) -> None:
         self.post_message(EditsReset("constraints"))
+
+
+def _clear_errors(step: Widget) -> None:
+    """Empty the messages that show an error (only those: each update costs a layout)."""
+    for w in step.query(".error.shown"):
+        w.update("")  # type: ignore[attr-defined]
+        w.remove_class("shown")
