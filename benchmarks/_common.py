@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -13,6 +14,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process as a user's shell has it: Python may write its
+    bytecode cache (this build machine sets PYTHONDONTWRITEBYTECODE, which makes every fresh
+    process compile the project's modules from source again, ~0.1-0.2 s)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **extra}
 
 
 def parser(description: str) -> argparse.ArgumentParser:

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import machine, parser, report
+from _common import machine, parser, report, user_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +56,7 @@ Probe().run(headless=True)
 def cold_start(runs: int) -> tuple[list[float], list[float]]:
     ready, data = [], []
     for _ in range(runs):
-        env = {**os.environ, "BENCH_T0": repr(time.time())}
+        env = user_env(BENCH_T0=repr(time.time()))
         done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
         line = [x for x in done.stdout.splitlines() if x.startswith("{")]
         if not line:
