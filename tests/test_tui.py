@@ -8,37 +8,17 @@ search and sort of the screen, and the export read back from the written workboo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_app_defects import type_into, wait_for
 from textual.widgets import DataTable, Input, Static, Switch
 
 from tui.app import RotationApp
 from tui.app.dialogs import ChoiceDialog, ConfirmDialog, PathDialog
 
 pytestmark = pytest.mark.app
-
-
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-async def type_into(pilot, app: RotationApp, selector: str, text: str) -> None:
-    """Focus an input, clear it and type ``text`` key by key."""
-    box = app.query_one(selector, Input)
-    box.focus()
-    await pilot.pause()
-    await pilot.press("end", "ctrl+u")
-    if text:
-        await pilot.press(*text)
 
 
 async def answer_path_dialog(pilot, app: RotationApp, key: str, path: Path) -> None:
