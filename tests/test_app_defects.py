@@ -316,3 +316,33 @@ async def test_13_screenshot_shipped_screen_by_name_and_quit_asks(tmp_path: Path
         await pilot.press("n")
         await pilot.pause(0.2)
         assert app.is_running
+
+
+async def test_a_malformed_workspace_shows_an_error_and_the_app_goes_on(tmp_path: Path) -> None:
+    """Issue 16: a malformed workspace must not crash the app (three crashes that exited 0 were
+    seen); at start it opens the default universe, later the open session stays as it was."""
+    from tui.app.dialogs import PathDialog
+
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[workspace]\nuniverse = 5\n", encoding="utf-8")
+    app = RotationApp(workspace=str(bad))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app)
+        assert app.is_running and app.session is not None
+        assert app.session.universe.name == "us-small-manufacturing"
+        shown = str(app.query_one("#universe-error").render())
+        assert "broken.toml" in shown and "universe" in shown
+        assert app.workspace_path != str(bad)  # ctrl+s must not offer to write over the broken file
+
+        session = app.session
+        other = tmp_path / "also-broken.toml"
+        other.write_bytes(b"\xff\xfe not toml")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        await type_into(pilot, app.screen, "#dialog-path", str(other), enter=True)
+        await wait_for(pilot, lambda: "also-broken.toml" in str(app.query_one("#universe-error").render()))
+        assert app.is_running and app.session is session
+        assert app.workspace_path != str(other)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        assert app.screen.query_one("#dialog-path", Input).value not in (str(bad), str(other))

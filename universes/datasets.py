@@ -303,7 +303,7 @@ class Dataset:
         """Daily prices of every listed company (read from disk the first time).
 
         Decoding the Parquet file into the dense matrices takes about 0.35 s; the matrices are
-        kept in the user's cache folder and memory-mapped on later runs (a few milliseconds),
+        kept in the user's cache folder and memory-mapped on later runs (about 0.04 s),
         until the file changes.
         """
         source = self.path / "prices.parquet"

@@ -204,10 +204,10 @@ class RotationApp(App[None]):
                 if self.session is not None:
                     return
                 note = f"Started on the default universe: {exc}"
-                session = Session()
+                session, workspace = Session(), None
             self.call_from_thread(self.set_busy, "solving...")
             outcome = session.solve(request=session.next_request())
-            self.post_message(SessionReady(session, outcome, note))
+            self.post_message(SessionReady(session, outcome, note, workspace))
 
     @work(thread=True, exclusive=True, group="load")
     def change_inputs(self, what: str, change: Callable[[Session], None], step: str) -> None:
@@ -354,6 +354,7 @@ class RotationApp(App[None]):
     async def on_session_ready(self, message: SessionReady) -> None:
         first = self.session is None
         self.session = message.session
+        self.workspace_path = message.workspace  # only a workspace that opened; ctrl+s offers it
         self.saved_version = message.session.version
         if message.note:
             self.step("universe").show_error(message.note)  # type: ignore[attr-defined]
@@ -634,7 +635,6 @@ class RotationApp(App[None]):
 
     def _open(self, path: str | None) -> None:
         if path:
-            self.workspace_path = path
             self.set_busy(f"opening {Path(path).name}...")
             self.open_session(None, path)
 

@@ -81,11 +81,12 @@ class EditsReset(Message):
 class SessionReady(Message):
     """A session was opened (start, universe switch, workspace) and solved once."""
 
-    def __init__(self, session: Session, outcome: SolveOutcome, note: str = "") -> None:
+    def __init__(self, session: Session, outcome: SolveOutcome, note: str = "", workspace: str | None = None) -> None:
         super().__init__()
         self.session = session
         self.outcome = outcome
         self.note = note
+        self.workspace = workspace  # the workspace file it was opened from (None: not from one)
 
 
 class InputsChanged(Message):

@@ -18,8 +18,8 @@ class Step(Container):
     """One of the app's steps: it owns its layout and bindings and posts requests as messages.
 
     The app calls :meth:`show_session` when the session was opened or its inputs changed,
-    and :meth:`show_outcome` after every solve; a step that is not on show may defer work
-    until it is (see :meth:`on_show_step`).
+    and :meth:`show_outcome` after every solve if the step is on show, otherwise with the
+    latest outcome when it is next shown (just before :meth:`on_show_step`).
     """
 
     #: The widget (CSS selector) that takes focus when the step is shown.
