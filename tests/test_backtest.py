@@ -162,6 +162,14 @@ def test_ic_and_quintiles_are_computed_on_the_next_periods_returns(short: Backte
     summary = short.ic_summary.loc["composite"]
     assert summary["mean"] == pytest.approx(short.ic[short.ic["signal"] == "composite"]["ic"].mean())
     assert summary["n"] == len(short.dates)
+    # The same inside the names the screen passes: the only ones the optimiser may buy.
+    screened = run_screen(load_universe("us-small-manufacturing", as_of=t0), load_screen())
+    passing = screened.ranked.index
+    assert row["ic_passing"] == pytest.approx(pf.rank_ic(table.loc[passing, "composite"], forward[passing]))
+    assert row["ic_passing"] != pytest.approx(row["ic"])
+    passing_ics = short.ic[short.ic["signal"] == "composite"]["ic_passing"]
+    assert summary["passing_mean"] == pytest.approx(passing_ics.mean())
+    assert summary["passing_t_stat"] == pytest.approx(pf.ic_summary(passing_ics)["t_stat"])
 
 
 def test_the_guard_checks_the_data_not_only_the_label() -> None:
@@ -374,6 +382,8 @@ def test_app_view_is_plain_data_for_the_step(short: BacktestResult) -> None:
         assert len(view["equity"][key]) == n and len(view["drawdown"][key]) == n
         assert view["equity"][key][0] == 1.0 and max(view["drawdown"][key]) == 0.0
     assert len(view["ic_dates"]) == len(short.dates) and "composite" in view["ic"]
+    assert list(view["ic"])[1] == "composite, passing names"
+    assert view["ic"]["composite, passing names"] == pytest.approx(short.ic[short.ic["signal"] == "composite"]["ic_passing"].tolist(), nan_ok=True)
     assert view["banner"].startswith("SURVIVORSHIP")
     assert "Leak canary" in view["canary"]
 

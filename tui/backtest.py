@@ -630,6 +630,7 @@ class _Scores:
 
     date: pd.Timestamp
     table: pd.DataFrame  # composite and each weighted factor's percentile, per company
+    passing: pd.Index  # the companies the screen passed: the only ones the optimiser may buy
     ic: float | None = None  # the composite's rank IC over the period, once realised
 
 
@@ -725,7 +726,7 @@ def _run_lockstep(
             t0 = clock()
             if key not in screened:
                 screened[key] = probe.screens.get((when, key)) or _run_screen(universe, path.spec.screen, view)
-                scores.setdefault(key, []).append(_Scores(when, _score_columns(screened[key])))
+                scores.setdefault(key, []).append(_Scores(when, _score_columns(screened[key]), screened[key].ranked.index))
             timings["screen"] += clock() - t0
             decide_on, screen_of = universe, screened[key]
             if path.spec.look_ahead:
@@ -943,9 +944,12 @@ class BacktestResult:
         ``sector`` and the columns of :func:`optimizer.performance.brinson_fachler`.
     ic : pandas.DataFrame
         Per date and signal (``composite`` and each weighted factor): ``date``, ``signal``,
-        ``ic`` (Spearman), ``spread`` (top minus bottom quintile), ``top``, ``bottom``.
+        ``ic`` (Spearman, over the whole universe), ``ic_passing`` (the same over the
+        companies the screen passed, the only ones the optimiser may buy), ``spread`` (top
+        minus bottom quintile), ``top``, ``bottom``.
     ic_summary : pandas.DataFrame
-        Per signal: ``mean``, ``std``, ``t_stat``, ``n``, ``hit_rate``, ``spread_mean``.
+        Per signal: ``mean``, ``std``, ``t_stat``, ``n``, ``hit_rate``, ``spread_mean``,
+        ``passing_mean`` and ``passing_t_stat`` (of ``ic_passing``).
     canary : dict
         ``probes`` and ``refused`` (dates whose guard refused the next date's data), and the
         leaky signal against the honest one: ``honest_ic``, ``leaky_ic``, ``ic_uplift``,
@@ -1153,10 +1157,16 @@ def _evaluate(
         forward = _forward_returns(scored, stop, view, prices)
         signal_rows += _signal_rows(scored, forward)
         canary_rows.append(_canary_row(scored, forward))
-    ic = pd.DataFrame(signal_rows, columns=["date", "signal", "ic", "spread", "top", "bottom"])
+    ic = pd.DataFrame(signal_rows, columns=["date", "signal", "ic", "ic_passing", "spread", "top", "bottom"])
     summary = {}
     for signal, rows in ic.groupby("signal", sort=False):
-        summary[signal] = {**pf.ic_summary(rows["ic"]), "spread_mean": float(rows["spread"].mean())}
+        inside = pf.ic_summary(rows["ic_passing"])
+        summary[signal] = {
+            **pf.ic_summary(rows["ic"]),
+            "spread_mean": float(rows["spread"].mean()),
+            "passing_mean": inside["mean"],
+            "passing_t_stat": inside["t_stat"],
+        }
     trades = [t for t in path.trades if len(t)]
     notes = list(path.notes) + [f"{pd.Timestamp(r.date).date()}: {r.status}" for r in periods[failed].itertuples()]
     return BacktestResult(
@@ -1195,6 +1205,7 @@ def _attribution(held: pd.Series, day: _Day, stop: pd.Timestamp, view: PointInTi
 
 def _signal_rows(scored: _Scores, forward: pd.Series) -> list[dict[str, Any]]:
     rows = []
+    passing = scored.table.index.intersection(scored.passing)
     for signal in scored.table.columns:
         q = pf.quantile_returns(scored.table[signal], forward, QUANTILES)
         full = len(q) == QUANTILES
@@ -1203,6 +1214,7 @@ def _signal_rows(scored: _Scores, forward: pd.Series) -> list[dict[str, Any]]:
                 "date": scored.date,
                 "signal": signal,
                 "ic": pf.rank_ic(scored.table[signal], forward),
+                "ic_passing": pf.rank_ic(scored.table.loc[passing, signal], forward),
                 "spread": float(q.iloc[-1] - q.iloc[0]) if full else float("nan"),
                 "top": float(q.iloc[-1]) if full else float("nan"),
                 "bottom": float(q.iloc[0]) if full else float("nan"),
@@ -1545,7 +1557,7 @@ def app_view(result: BacktestResult) -> dict[str, Any]:
         partial, or ''), ``canary`` (one line), ``dates`` (ISO dates of the daily curves),
         ``equity`` and ``drawdown`` (portfolio -> list of floats; ``equity`` starts at 1),
         ``labels`` (portfolio -> label), ``ic_dates`` and ``ic`` (signal -> rank IC per
-        rebalance), ``metrics`` (rows of ``portfolio``, ``label``, ``cagr``, ``volatility``,
+        rebalance; the composite's inside the names the screen passed second), ``metrics`` (rows of ``portfolio``, ``label``, ``cagr``, ``volatility``,
         ``sharpe``, ``sortino``, ``max_drawdown``), ``relative`` (rows of ``benchmark``,
         ``label``, ``active_cagr``, ``tracking_error``, ``information_ratio``) and
         ``trading`` (turnover and costs).
@@ -1568,13 +1580,23 @@ def app_view(result: BacktestResult) -> dict[str, Any]:
         "drawdown": {p: pf.drawdowns(curves[p]).tolist() for p in portfolios},
         "labels": dict(BENCHMARK_LABELS),
         "ic_dates": [pd.Timestamp(d).date().isoformat() for d in pivot.index],
-        "ic": {s: pivot[s].tolist() for s in signals if s in pivot.columns},
+        "ic": _ic_series(result, pivot, signals),
         "metrics": [{"portfolio": p, "label": BENCHMARK_LABELS[p], **m.loc[p].to_dict()} for p in portfolios],
         "relative": [{"benchmark": b, "label": BENCHMARK_LABELS[b], **result.relative.loc[b].to_dict()} for b in BENCHMARKS],
         "trading": result.trading,
     }
     out: dict[str, Any] = jsonable(view)
     return out
+
+
+def _ic_series(result: BacktestResult, pivot: pd.DataFrame, signals: list[str]) -> dict[str, list[float]]:
+    """Rank IC per rebalance of each signal, the composite's inside the passing names second."""
+    series = {s: pivot[s].tolist() for s in signals if s in pivot.columns}
+    if "composite" not in series:
+        return series
+    inside = result.ic[result.ic["signal"] == "composite"].set_index("date")["ic_passing"].reindex(pivot.index)
+    first, *rest = series.items()
+    return dict([first, ("composite, passing names", inside.tolist()), *rest])
 
 
 def title_line(result: BacktestResult) -> str:

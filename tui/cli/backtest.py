@@ -145,11 +145,15 @@ def render(result: Any) -> str:
         f"costs {fmt_money(t['costs'])} ({fmt_pct(t['cost_drag'], 2)} of value a year); final value {fmt_money(result.equity['rotation'].iloc[-1])}"
         + (f"; {int(t['not_rebalanced'])} rebalances could not solve" if t["not_rebalanced"] else ""),
         "",
-        "Signals against the next period's total return (Spearman rank IC per rebalance; quintile spread = top minus bottom fifth):",
+        "Signals against the next period's total return (Spearman rank IC per rebalance over the universe, and inside the",
+        "names the screen passes, the only ones the optimiser may buy; quintile spread = top minus bottom fifth):",
         table(
-            [[str(s), fmt_num(r["mean"], 3), fmt_num(r["t_stat"]), fmt_pct(r["hit_rate"], 0), fmt_pct(r["spread_mean"], 2), f"{int(r['n'])}"] for s, r in result.ic_summary.iterrows()],
-            ["signal", "mean IC", "t-stat", "IC > 0", "mean spread", "periods"],
-            "lrrrrr",
+            [
+                [str(s), fmt_num(r["mean"], 3), fmt_num(r["t_stat"]), fmt_pct(r["hit_rate"], 0), fmt_pct(r["spread_mean"], 2), fmt_num(r["passing_mean"], 3), fmt_num(r["passing_t_stat"]), f"{int(r['n'])}"]
+                for s, r in result.ic_summary.iterrows()
+            ],
+            ["signal", "mean IC", "t-stat", "IC > 0", "mean spread", "IC passing", "t-stat", "periods"],
+            "lrrrrrrr",
         ),
         "",
         canary_line(result),
