@@ -229,6 +229,8 @@ def compute_table(
     # index for every slice it makes, which would cost more than the arithmetic here.
     everyone = everyone.set_axis(everyone.index.astype(object))
     companies = companies.set_axis(companies.index.astype(object))
+    all_fundamentals = all_fundamentals.assign(ticker=all_fundamentals["ticker"].astype(object))
+    fundamentals = fundamentals.assign(ticker=fundamentals["ticker"].astype(object))
     full_panel = build_panel(all_fundamentals, everyone.index)
     for col in ("price", "shares", "market_cap"):
         full_panel[col] = everyone[col]
