@@ -1594,7 +1594,7 @@ def _ic_series(result: BacktestResult, pivot: pd.DataFrame, signals: list[str]) 
     series = {s: pivot[s].tolist() for s in signals if s in pivot.columns}
     if "composite" not in series:
         return series
-    inside = result.ic[result.ic["signal"] == "composite"].set_index("date")["ic_passing"].reindex(pivot.index)
+    inside = result.ic.pivot(index="date", columns="signal", values="ic_passing")["composite"]
     first, *rest = series.items()
     return dict([first, ("composite, passing names", inside.tolist()), *rest])
 

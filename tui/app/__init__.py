@@ -103,7 +103,7 @@ class RotationApp(App[None]):
         self.solves = 0
         self.last_outcome: SolveOutcome | None = None
         self._status = ("", "")  # the status line as painted: main part, solve part
-        self._unshown: dict[str, SolveOutcome] = {}  # by step id: the outcome a hidden step has yet to show
+        self._unshown: set[str] = set()  # ids of the hidden steps that have yet to show the last outcome
         self.busy = "loading..."
         self._solve_timer: Any = None
         self._screen_timer: Any = None
@@ -399,7 +399,7 @@ class RotationApp(App[None]):
             if step.id == f"step-{active}":
                 step.show_outcome(session, outcome)
             else:  # painted when shown: a hidden table's refill and measuring cost ~100 ms a solve
-                self._unshown[step.id or ""] = outcome
+                self._unshown.add(step.id or "")
         self.busy = ""
         self._paint_status()
         if outcome.result is None and outcome.error and not outcome.superseded:
@@ -527,9 +527,9 @@ class RotationApp(App[None]):
     def _tab(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id:
             step = self.step(event.pane.id)
-            outcome = self._unshown.pop(step.id or "", None)
-            if outcome is not None and self.session is not None and outcome is self.last_outcome:
-                step.show_outcome(self.session, outcome)
+            if step.id in self._unshown and self.session is not None and self.last_outcome is not None:
+                self._unshown.discard(step.id)
+                step.show_outcome(self.session, self.last_outcome)
             step.on_show_step()
 
     def action_leave_field(self) -> None:
