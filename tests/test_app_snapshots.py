@@ -33,6 +33,9 @@ def steady(key: str):
         await pilot.pause(0.5)
         app.clear_notifications()
         await pilot.pause(0.3)
+        # A step is painted when it is shown; its tables measure their columns when the app is
+        # next idle, which a loaded machine can delay past the sleeps above.
+        await pilot.pause()
 
     return run_before
 
