@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.widgets import DataTable
 
 from tui.app import RotationApp
 
@@ -33,8 +34,12 @@ def steady(key: str):
         await pilot.pause(0.5)
         app.clear_notifications()
         await pilot.pause(0.3)
-        # A step is painted when it is shown; its tables measure their columns when the app is
+        # A step is painted when it is shown and its tables measure their columns when they are
         # next idle, which a loaded machine can delay past the sleeps above.
+        for _ in range(100):
+            if not any(t._require_update_dimensions or t._updated_cells for t in app.query(DataTable)):
+                break
+            await pilot.pause(0.05)
         await pilot.pause()
 
     return run_before
