@@ -99,6 +99,13 @@ def test_every_sheet_reads_back_with_the_optimizers_numbers(solved, tmp_path: Pa
     assert ranked["Score"].to_numpy() == pytest.approx(screen.ranked["composite"].to_numpy(), rel=1e-12)
     assert ranked["Market cap"].to_numpy() == pytest.approx(screen.ranked["market_cap"].to_numpy(), rel=1e-12)
 
+    # the evidence for each rank: every fair-value method and the points each factor gave
+    contributions = [c for c in screen.ranked.columns if c.startswith("contrib_")]
+    assert {"Fair value: EPV", "Fair value: DCF", "Red flags", "Interest coverage"} <= set(ranked.columns)
+    assert sum(h.startswith("Points: ") for h in ranked.columns) == len(contributions) > 0
+    points = ranked[[h for h in ranked.columns if h.startswith("Points: ")]].fillna(0).sum(axis=1)
+    assert (points - ranked["Penalty for red flags"]).to_numpy() == pytest.approx(ranked["Score"].to_numpy(), abs=1e-9)
+
     cons = pd.read_excel(xlsx, sheet_name="Constraints")
     assert list(cons["Constraint"]) == list(result.constraints["label"])
     assert list(cons["Key"]) == list(result.constraints["name"])
@@ -109,6 +116,8 @@ def test_every_sheet_reads_back_with_the_optimizers_numbers(solved, tmp_path: Pa
     assert figures["Number of trades"] == len(expected)
     sources = pd.read_excel(xlsx, sheet_name="Sources")
     assert "SimFin" in " ".join(str(v) for v in sources["Value"])
+    screen_note = sources.set_index("Item").loc["Screen sheet", "Value"]
+    assert f"of the {len(screen.top(1).columns) - 1} columns" in screen_note and "rotation screen --universe us-small-manufacturing --format csv" in screen_note
 
     with basket.open() as fh:
         rows = list(csv.reader(fh))

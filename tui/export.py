@@ -278,7 +278,7 @@ def _plain(values: pd.Series) -> list[Any]:
         return [x if k else None for x, k in zip(floats.tolist(), ok.tolist(), strict=True)]
     if pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
         return [bool(x) for x in values.to_numpy(dtype=bool).tolist()]
-    return [_clean(v) for v in values.tolist()]
+    return [v if type(v) is str else _clean(v) for v in values.tolist()]
 
 
 def _clean(v: Any) -> Any:
@@ -445,8 +445,7 @@ def portfolio_sheet(result: RotationResult) -> TableSheet:
     )
 
 
-#: The Screen sheet's headline columns, in order: the ones printed. Every other column of the
-#: screen table follows them, as the screener orders it.
+#: The Screen sheet's headline columns, in order: the ones printed.
 SCREEN_HEADLINE = (
     "rank",
     "ticker",
@@ -464,6 +463,34 @@ SCREEN_HEADLINE = (
     "quality",
     "composite",
     "adv_usd",
+)
+
+#: The Screen sheet's further columns, after the headline: what explains a rank (red flags,
+#: each fair-value method and its range, the balance-sheet ratios, the points each factor
+#: gave). The screen computes many more (Piotroski's nine signals, Altman's ratios, Beneish's
+#: indexes, percentiles, rate-cut inputs): they would triple the sheet and its writing time,
+#: so they stay in ``rotation screen --format csv``, which the Sources sheet names.
+SCREEN_EVIDENCE = (
+    "flags",
+    "fair_value_bear",
+    "fair_value_bull",
+    "fv_epv",
+    "fv_dcf",
+    "fv_ev_ebit",
+    "fv_pb",
+    "fv_graham",
+    "uncertainty",
+    "implied_growth",
+    "interest_coverage",
+    "net_debt_to_ebitda",
+    "current_ratio",
+    "sloan_accruals",
+    "gross_profitability",
+    "z_zone",
+    "beneish_m",
+    "rate_cut_gain",
+    "manufacturing",
+    "fiscal_year",
 )
 
 #: Heading, number format and width of the screen table's columns.
@@ -528,6 +555,11 @@ SCREEN_COLUMNS: dict[str, tuple[str, str | None, float]] = {
     "total_equity": ("Total equity", USD0, 15),
     "total_assets": ("Total assets", USD0, 15),
     "years_of_data": ("Years of data", WHOLE, 7),
+    "flags": ("Red flags", None, 22),
+    "fair_value_bear": ("Fair value: bear case", USD, 10),
+    "fair_value_bull": ("Fair value: bull case", USD, 10),
+    "rate_cut_gain": ("Earnings a 100 bp cut adds (of market cap)", PCT, 12),
+    "flag_penalty": ("Penalty for red flags", NUM1, 9),
 }
 BENEISH_INDEXES = ("dsri", "gmi", "aqi", "sgi", "depi", "sgai", "tata", "lvgi")
 
@@ -569,12 +601,14 @@ def screen_column(name: str, dtype: Any) -> tuple[str, str | None, float]:
 
 
 def screen_sheet(screen: ScreenResult) -> TableSheet:
-    """The Screen sheet: every ranked candidate and every score, headline columns first."""
+    """The Screen sheet: every ranked candidate, the headline columns, then the evidence for
+    each rank (:data:`SCREEN_EVIDENCE`) and the points each factor gave."""
     ranked = screen.top()
-    rest = [c for c in ranked.columns if c not in SCREEN_HEADLINE and c != "passes"]
     headline = [c for c in SCREEN_HEADLINE if c in ranked.columns]
+    evidence = [c for c in SCREEN_EVIDENCE if c in ranked.columns]
+    points = [c for c in ranked.columns if c.startswith("contrib_")] + [c for c in ("flag_penalty",) if c in ranked.columns]
     columns = []
-    for name in headline + rest:
+    for name in headline + evidence + points:
         label, fmt, width = screen_column(name, ranked[name].dtype)
         columns.append(Column(label, _plain(ranked[name]), fmt, width))
     return TableSheet(
@@ -605,7 +639,7 @@ def constraints_sheet(result: RotationResult) -> TableSheet:
     )
 
 
-def sources_sheet(ctx: ExportContext, result: RotationResult) -> TableSheet:
+def sources_sheet(ctx: ExportContext, result: RotationResult, screen_columns: tuple[int, int] | None = None) -> TableSheet:
     """The Sources sheet: provider, dataset, dates, inputs, file checksums and notes."""
     m = ctx.manifest
     rows: list[tuple[str, Any]] = [
@@ -624,6 +658,15 @@ def sources_sheet(ctx: ExportContext, result: RotationResult) -> TableSheet:
         ("Generated", ctx.generated_at),
         ("Tool", f"rotation {ctx.version}"),
     ]
+    if screen_columns is not None:
+        shown, computed = screen_columns
+        rows.append(
+            (
+                "Screen sheet",
+                f"{shown} of the {computed} columns the screen computed: the ones that explain a rank. "
+                f"Every column: rotation screen --universe {ctx.universe} --format csv (same screen and as-of).",
+            )
+        )
     rows += [(f"File checksum: {name}", info.get("sha256", "")) for name, info in m.get("files", {}).items()]
     rows += [("Note", n) for n in result.notes]
     return TableSheet("Sources", (Column("Item", [r[0] for r in rows], None, 32), Column("Value", [_clean(r[1]) for r in rows], None, 90)))
@@ -644,7 +687,10 @@ def workbook_sheets(result: RotationResult, screen: ScreenResult, ctx: ExportCon
     from screener.rate_cuts import portfolio_rate_sensitivity
 
     portfolio = portfolio_sheet(result)
-    tables = [trades_sheet(result), portfolio, themes_sheet(result), styles_sheet(result), screen_sheet(screen), constraints_sheet(result), sources_sheet(ctx, result)]
+    screen_table = screen_sheet(screen)
+    computed = sum(c != "passes" for c in screen.top(1).columns)
+    sources = sources_sheet(ctx, result, (len(screen_table.columns), computed))
+    tables = [trades_sheet(result), portfolio, themes_sheet(result), styles_sheet(result), screen_table, constraints_sheet(result), sources]
     rates = None
     if "rate_cut_gain" in screen.table.columns:
         rates = portfolio_rate_sensitivity(result.weights["weight_sent"], screen.table, screen.table)
@@ -731,7 +777,7 @@ class WorkbookWriter:
                     write_number(i, j, v, fmt)
             return
         for i, v in zip(rows, col.values, strict=True):
-            if v is None:
+            if v is None or v == "":  # a blank cell reads the same, and costs nothing to write
                 continue
             if isinstance(v, bool):
                 ws.write_boolean(i, j, v, fmt)
