@@ -194,6 +194,7 @@ class _Frame:
     risk: RiskModel  # over the candidates
     daily_vol: np.ndarray
     w0: np.ndarray  # today's weights of the candidates
+    shares_before: pd.Series  # today's shares of the candidates
     compiled: CompiledProblem | None = None
     elastic: CompiledProblem | None = None
     screen_version: tuple[int, int] | None = None  # (screen, max_candidates) behind ``info``
@@ -273,6 +274,7 @@ class RotationOptimizer:
         self._styles: pd.DataFrame | None = None
         self._frames: OrderedDict[tuple[Any, ...], _Frame] = OrderedDict()
         self._candidates: dict[int, pd.Index] = {}
+        self._tickers_key: tuple[pd.Index, tuple[str, ...]] | None = None  # the last candidates, as a frame key
         self._screen_version = 0
         self.last_feasible: RotationResult | None = None
 
@@ -378,8 +380,10 @@ class RotationOptimizer:
     def _structure(self, s: ConstraintSettings) -> _Frame:
         """The frame (data and compiled problem) for the candidates and structural settings."""
         tickers = self.candidates(s.max_candidates)
+        if self._tickers_key is None or self._tickers_key[0] is not tickers:
+            self._tickers_key = (tickers, tuple(tickers))  # 2,000 names: a millisecond a solve
         key = (
-            tuple(tickers), s.risk_model, s.lookback_days, s.beta_lookback_days, s.risk_mode,
+            self._tickers_key[1], s.risk_model, s.lookback_days, s.beta_lookback_days, s.risk_mode,
             s.costs.impact, s.tracking_error.enabled, s.beta.enabled, s.long_only,
         )
         if key in self._frames:
@@ -432,7 +436,8 @@ class RotationOptimizer:
             theme_members=theme_members,
             traded_both_ways=(w0 != 0) | (not s.long_only),
         )
-        frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS), w0)
+        shares_before = self.holdings.shares.reindex(tickers).fillna(0.0)
+        frame = _Frame(data, tickers, info, risk, risk.volatility().to_numpy() / np.sqrt(TRADING_DAYS), w0, shares_before)
         self._frames[key] = frame
         if len(self._frames) > 4:
             self._frames.popitem(last=False)
@@ -610,16 +615,19 @@ class RotationOptimizer:
         info = frame.info
         data = frame.data
         binding_text = self._binding_per_name(v, w, sources, s)
-        weights = info.copy()
-        weights["weight_before"] = v.w0
-        weights["weight_after"] = np.where(np.abs(w) < DUST, 0.0, w)
-        weights["alpha"] = v.alpha
-        weights["binding"] = binding_text
-        weights["shares_before"] = self.holdings.shares.reindex(frame.tickers).fillna(0.0)
-        trades = self._trades(frame, s, v_user, user_sources, weights, w)
+        columns = {
+            "weight_before": v.w0,
+            "weight_after": np.where(np.abs(w) < DUST, 0.0, w),
+            "alpha": v.alpha,
+            "binding": binding_text,
+            "shares_before": frame.shares_before,
+        }
+        # Frames built whole (adding a column to a frame copies its labels); the trade list reads only these.
+        table = pd.DataFrame({"name": info["name"], "price": info["price"], **columns}, index=info.index)
+        trades = self._trades(frame, s, v_user, user_sources, table, w)
         sent = trades.as_sent["weight_sent"].to_numpy(float)
-        weights["weight_sent"] = sent
-        weights["shares_after"] = trades.as_sent["shares_after"].to_numpy(float)
+        columns |= {"weight_sent": sent, "shares_after": trades.as_sent["shares_after"].to_numpy(float)}
+        weights = pd.concat([info, pd.DataFrame(columns, index=info.index)], axis=1)
 
         target = weights["weight_after"].to_numpy(float)  # dust shown as zero, as in the weights
         sectors = sorted(set(data.sectors.tolist()) | {k for k, r in s.sectors.items() if r.enabled})
@@ -748,14 +756,10 @@ class RotationOptimizer:
         (the integer stage's choice of names is the target's; max names and min position are
         kept as the user's limits)."""
         data = frame.data
-        daily_vol = pd.Series(frame.daily_vol, index=frame.tickers)
-        adv = frame.info["adv_usd"]
-        adv_all, vol_all = adv.to_numpy(float), frame.daily_vol
+        adv_all, vol_all = frame.info["adv_usd"].to_numpy(float), frame.daily_vol
 
-        def cost(notional: np.ndarray, tickers: pd.Index) -> np.ndarray:
-            if tickers.equals(frame.tickers):
-                return trade_cost(notional, adv_all, vol_all, s.costs)
-            return trade_cost(notional, adv.reindex(tickers).to_numpy(float), daily_vol.reindex(tickers).to_numpy(float), s.costs)
+        def cost(notional: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return trade_cost(notional, adv_all[rows], vol_all[rows], s.costs)
 
         groups: dict[str, tuple[np.ndarray, float, float]] = {}
         for i, sector in enumerate(data.sector_names):
@@ -847,10 +851,11 @@ class RotationOptimizer:
             gain = None if dual is None or not enabled else float(dual) * 0.01
             if binding is None:
                 binding = bool(enabled and dual is not None and abs(dual) > BINDING_TOL)
+            words = constraint_label(name).removeprefix("the ")
             rows.append(
                 {
-                    "name": name, "setting": setting, "enabled": enabled, "binding": binding, "shadow_price": gain,
-                    "shadow_price_note": note if enabled and gain is None else "", "level": level, "level_sent": level_sent,
+                    "name": name, "label": words[:1].upper() + words[1:], "setting": setting, "enabled": enabled, "binding": binding,
+                    "shadow_price": gain, "shadow_price_note": note if enabled and gain is None else "", "level": level, "level_sent": level_sent,
                 }
             )
 
@@ -900,10 +905,8 @@ class RotationOptimizer:
         smallest_sent = float(np.abs(sent[np.abs(sent) > 0]).min()) if (np.abs(sent) > 0).any() else None
         at_min = s.min_position.enabled and smallest is not None and smallest <= s.min_position.value + 1e-6
         add("min_position", f">= {100 * s.min_position.value:.3g}% per position", s.min_position.enabled, None, smallest, smallest_sent, bool(at_min), NO_PRICE["min_position"])
-        table = pd.DataFrame(rows, columns=["name", "setting", "enabled", "binding", "shadow_price", "shadow_price_note", "level", "level_sent"])
-        words = table["name"].map(constraint_label).str.removeprefix("the ")
-        table.insert(1, "label", words.str[:1].str.upper() + words.str[1:])
-        return table
+        columns = ["name", "label", "setting", "enabled", "binding", "shadow_price", "shadow_price_note", "level", "level_sent"]
+        return pd.DataFrame(rows, columns=columns)
 
 
 #: Plain words for the constraint behind a per-name bound (messages about the trade list).

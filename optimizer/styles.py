@@ -88,8 +88,9 @@ def exposures(scores: pd.DataFrame, portfolios: dict[str, pd.Series]) -> pd.Data
     pandas.DataFrame
         ``style`` then one column per portfolio.
     """
-    table = pd.DataFrame({"style": list(scores.columns)})
+    loadings = scores.to_numpy(float).T
+    table: dict[str, object] = {"style": list(scores.columns)}
     for name, weights in portfolios.items():
-        w = weights.reindex(scores.index).fillna(0.0).to_numpy(float)
-        table[name] = scores.to_numpy(float).T @ w
-    return table
+        aligned = weights if weights.index.equals(scores.index) else weights.reindex(scores.index)
+        table[name] = loadings @ aligned.fillna(0.0).to_numpy(float)
+    return pd.DataFrame(table)

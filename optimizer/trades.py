@@ -136,11 +136,15 @@ class TradeList:
 
     @property
     def buys(self) -> float:
-        return float(self.trades.loc[self.trades["side"] == "BUY", "notional"].sum())
+        return self._notional("BUY")
 
     @property
     def sells(self) -> float:
-        return float(self.trades.loc[self.trades["side"] == "SELL", "notional"].sum())
+        return self._notional("SELL")
+
+    def _notional(self, side: str) -> float:
+        notional = self.trades["notional"].to_numpy(float)
+        return float(np.nansum(notional[self.trades["side"].to_numpy(object) == side]))
 
     @property
     def costs(self) -> float:
@@ -224,7 +228,7 @@ def choose_lots(
     cash_before: float,
     lot: int,
     min_trade_usd: float,
-    cost: Callable[[np.ndarray, pd.Index], np.ndarray],
+    cost: Callable[[np.ndarray, np.ndarray], np.ndarray],
     bounds: TradeBounds,
     gradient: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str], list[str]]:
@@ -247,15 +251,19 @@ def choose_lots(
     problems = [_stuck_message(i, str(table.index[i]), before[i], target[i], price[i], value, lot, bounds) for i in stuck]
     use[stuck, 0] = True  # keep the position
     # Each surviving (name, candidate) pair; identical candidates of one name count once.
-    rows, cols = np.nonzero(use)
+    repeated = np.zeros_like(use)
+    missing = np.isnan(cand)
+    for j in range(1, cand.shape[1]):
+        for earlier in range(j):
+            same = (cand[:, earlier] == cand[:, j]) | (missing[:, earlier] & missing[:, j])
+            repeated[:, j] |= use[:, earlier] & same
+    rows, cols = np.nonzero(use & ~repeated)
     shares = cand[rows, cols]
-    pairs = pd.DataFrame({"i": rows, "shares": shares}).drop_duplicates()
-    rows, shares = pairs["i"].to_numpy(), pairs["shares"].to_numpy(float)
     count = np.bincount(rows, minlength=n)
     w = shares * price[rows] / value
     delta = shares - before[rows]
     notional = np.abs(delta) * price[rows]
-    est = np.where(notional > 0, cost(notional, table.index[rows]), 0.0)
+    est = np.where(notional > 0, cost(notional, rows), 0.0)
     spend = (delta * price[rows] + est) / value  # cash each option uses, as a weight
     grad = np.zeros(n) if gradient is None else np.asarray(gradient, dtype=float)
     score = -PROXIMITY * np.abs(w - w_target[rows]) + grad[rows] * (w - w_target[rows]) - est / value
@@ -270,12 +278,12 @@ def choose_lots(
     m = len(var_rows)
     notes: list[str] = []
     if m == 0:
-        return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost, table.index), problems
+        return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost), problems
 
     # Rows of the program: (name, coefficients over options, lower, upper, penalised miss?).
     checks: list[tuple[str, np.ndarray, float, float, bool]] = []
     names_idx = np.unique(var_rows)
-    pick = sp.csr_matrix((np.ones(m), (np.searchsorted(names_idx, var_rows), np.arange(m))), shape=(len(names_idx), m))
+    owner = np.searchsorted(names_idx, var_rows)
     cash_room = cash_before / value - float(fspend.sum())
     checks.append(("cash", var_spend, -np.inf, cash_room, False))
     buffer = 1.0 - bounds.invest
@@ -301,19 +309,24 @@ def choose_lots(
     # Variables: one binary per option, then a lower and an upper miss per penalised row.
     penalty = np.array([BUFFER_PENALTY if label == "cash buffer" else MISS_PENALTY for label, *_rest in soft])
     c = np.concatenate([-score[free], np.repeat(penalty, 2)])
-    a_rows = [sp.hstack([pick, sp.csr_matrix((len(names_idx), 2 * k))])]
-    lb, ub = [np.ones(len(names_idx))], [np.ones(len(names_idx))]
+    # One row per name (exactly one of its options), then the rows across names.
+    across = np.zeros((len(checks), m + 2 * k))
     j = 0
-    for _label, coef, lo, hi, penalised in checks:
-        miss = np.zeros(2 * k)
+    for r, (_label, coef, _lo, _hi, penalised) in enumerate(checks):
+        across[r, :m] = coef
         if penalised:
-            miss[2 * j], miss[2 * j + 1] = 1.0, -1.0  # lo - miss_lo <= a'x <= hi + miss_hi
+            across[r, m + 2 * j], across[r, m + 2 * j + 1] = 1.0, -1.0  # lo - miss_lo <= a'x <= hi + miss_hi
             j += 1
-        a_rows.append(sp.csr_matrix(np.concatenate([coef, miss])[None, :]))
-        lb.append(np.array([lo]))
-        ub.append(np.array([hi]))
-    A = sp.vstack(a_rows).tocsr()
-    row_lo, row_hi = np.concatenate(lb), np.concatenate(ub)
+    at_row, at_col = np.nonzero(across)
+    A = sp.csr_matrix(
+        (
+            np.concatenate([np.ones(m), across[at_row, at_col]]),
+            (np.concatenate([owner, len(names_idx) + at_row]), np.concatenate([np.arange(m), at_col])),
+        ),
+        shape=(len(names_idx) + len(checks), m + 2 * k),
+    )
+    row_lo = np.concatenate([np.ones(len(names_idx)), [lo for _label, _coef, lo, _hi, _p in checks]])
+    row_hi = np.concatenate([np.ones(len(names_idx)), [hi for _label, _coef, _lo, hi, _p in checks]])
     free_bounds = Bounds(np.zeros(m + 2 * k), np.concatenate([np.ones(m), np.full(2 * k, np.inf)]))
     integrality = np.concatenate([np.ones(m), np.zeros(2 * k)])
     # presolve off in every integer program: the HiGHS bundled with scipy prints a debug line
@@ -325,7 +338,6 @@ def choose_lots(
     relaxed = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), bounds=free_bounds)
     x: np.ndarray | None = None
     if relaxed.x is not None:
-        owner = np.searchsorted(names_idx, var_rows)
         best_share = np.zeros(len(names_idx))
         np.maximum.at(best_share, owner, relaxed.x[:m])
         settled = best_share[owner] >= 1 - 1e-9
@@ -359,7 +371,7 @@ def choose_lots(
         return choice, notes, problems
     chosen = x[:m] > 0.5
     choice[var_rows[chosen]] = var_shares[chosen]
-    return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost, table.index), problems
+    return choice, notes + _misses(choice, before, price, value, cash_before, lot, bounds, cost), problems
 
 
 def _misses(
@@ -370,14 +382,13 @@ def _misses(
     cash_before: float,
     lot: int,
     b: TradeBounds,
-    cost: Callable[[np.ndarray, pd.Index], np.ndarray],
-    tickers: pd.Index,
+    cost: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> list[str]:
     """A note for each bound across names the chosen lots do not keep, with the level reached."""
     w = after * price / value
     delta = after - before
     traded = np.flatnonzero(delta != 0)
-    spent = float(np.sum(delta * price)) + (float(cost(np.abs(delta[traded]) * price[traded], tickers[traded]).sum()) if traded.size else 0.0)
+    spent = float(np.sum(delta * price)) + (float(cost(np.abs(delta[traded]) * price[traded], traded).sum()) if traded.size else 0.0)
     out: list[str] = []
     tol = 1e-12
 
@@ -417,7 +428,7 @@ def build_trades(
     cash_before: float,
     lot_size: int,
     min_trade_usd: float,
-    cost: Callable[[np.ndarray, pd.Index], np.ndarray],
+    cost: Callable[[np.ndarray, np.ndarray], np.ndarray],
     bounds: TradeBounds | None = None,
     gradient: np.ndarray | None = None,
 ) -> TradeList:
@@ -434,7 +445,8 @@ def build_trades(
     lot_size : int
     min_trade_usd : float
     cost : callable
-        ``cost(notional, tickers)`` -> estimated cost in USD per trade.
+        ``cost(notional, rows)`` -> estimated cost in USD per trade, ``rows`` the positions
+        of the traded names in ``table``.
     bounds : TradeBounds, optional
         The bounds to keep (default: long-only, and cash never below zero).
     gradient : numpy.ndarray, optional
@@ -455,7 +467,7 @@ def build_trades(
     notional_all = np.abs(delta) * price
     est_all = np.zeros(n)
     if traded.size:
-        est_all[traded] = cost(notional_all[traded], table.index[traded])
+        est_all[traded] = cost(notional_all[traded], traded)
     cash_after = float(cash_before - np.sum(delta * price) - est_all.sum())
     skipped = int(np.sum((np.abs(table["weight_after"].to_numpy(float) * portfolio_value / price - before) * price >= 1.0) & (delta == 0)))
     if skipped:
@@ -470,7 +482,7 @@ def build_trades(
     as_sent = pd.DataFrame(
         {"shares_after": after, "weight_target": table["weight_after"].to_numpy(float), "weight_sent": weight_sent}, index=table.index
     )
-    t = traded
+    t = traded[np.lexsort((-notional_all[traded], delta[traded] > 0))]  # sells first, then the largest
     d, p, b0 = delta[t], price[t], before[t]
     after_t = b0 + d
     side = np.where(d > 0, "BUY", "SELL")
@@ -495,7 +507,7 @@ def build_trades(
             "shares_before": b0,
             "shares_after": after_t,
             "reason": reason,
-        }
+        },
+        columns=list(TRADE_COLUMNS),
     )
-    trades = trades.sort_values(["side", "notional"], ascending=[False, False]).reset_index(drop=True)
-    return TradeList(trades[list(TRADE_COLUMNS)], float(cash_before), cash_after, float(portfolio_value), tuple(notes), as_sent, tuple(problems))
+    return TradeList(trades, float(cash_before), cash_after, float(portfolio_value), tuple(notes), as_sent, tuple(problems))
