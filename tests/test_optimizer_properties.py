@@ -9,7 +9,14 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.model import LOOSE, CompiledProblem, ParameterValues, ProblemData
+from optimizer.model import (
+    LOOSE,
+    SOLVER,
+    CompiledProblem,
+    ParameterValues,
+    ProblemData,
+    _ClarabelResolver,
+)
 
 TOL = 1e-6
 
@@ -100,6 +107,8 @@ def test_re_solving_with_new_values_equals_a_fresh_compile(problem, gamma, extra
     again = compiled.solve(v)
     fresh = CompiledProblem(data).solve(v)
     assert again.ok and fresh.ok
+    # the re-solve went through the cached solver that is sent only the changed data
+    assert isinstance(compiled.problem._solver_cache.get(SOLVER), _ClarabelResolver)
     assert abs(again.objective - fresh.objective) <= 1e-6 * max(1.0, abs(fresh.objective))
     assert compiled.is_dpp()
 
