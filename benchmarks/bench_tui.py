@@ -5,6 +5,8 @@ Targets on the 2-core reference machine:
 * ``cold_start_ms``: from launching a fresh Python process to the app's first interactive
   screen (the steps and key bar drawn, keys accepted), 1.0 s or less. Measured in a child
   process that runs the real app headless and reports when Textual calls ``on_ready``.
+  The other seven steps are built just after that paint (``all_steps_ms``); a key pressed
+  before then is answered once they exist.
 * ``first_portfolio_ms``: from launching the process to the first portfolio painted (the
   default universe loaded, screened and solved in a worker), 1.0 s or less.
 * ``switch_us_all_ms``: picking us-all in step 1 to its first portfolio painted, 1.5 s or less
@@ -41,20 +43,25 @@ class Probe(RotationApp):
     def on_ready(self) -> None:
         self.ready_ms = (time.time() - t0) * 1000
 
+    async def _mount_hidden_steps(self) -> None:
+        await super()._mount_hidden_steps()
+        if not hasattr(self, "steps_ms"):
+            self.steps_ms = (time.time() - t0) * 1000
+
     async def on_session_ready(self, message) -> None:
         await super().on_session_ready(message)
         self.call_after_refresh(self._done)
 
     def _done(self) -> None:
-        print(json.dumps({"cold_start_ms": self.ready_ms, "first_portfolio_ms": (time.time() - t0) * 1000}))
+        print(json.dumps({"cold_start_ms": self.ready_ms, "all_steps_ms": self.steps_ms, "first_portfolio_ms": (time.time() - t0) * 1000}))
         self.exit()
 
 Probe().run(headless=True)
 """
 
 
-def cold_start(runs: int) -> tuple[list[float], list[float]]:
-    ready, data = [], []
+def cold_start(runs: int) -> tuple[list[float], list[float], list[float]]:
+    ready, steps, data = [], [], []
     for _ in range(runs):
         env = user_env(BENCH_T0=repr(time.time()))
         done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
@@ -63,8 +70,9 @@ def cold_start(runs: int) -> tuple[list[float], list[float]]:
             raise SystemExit(f"the app did not start: {done.stderr[-2000:]}")
         doc = json.loads(line[-1])
         ready.append(doc["cold_start_ms"])
+        steps.append(doc["all_steps_ms"])
         data.append(doc["first_portfolio_ms"])
-    return ready, data
+    return ready, steps, data
 
 
 async def tweaks(values: list[str]) -> tuple[list[float], list[float], float, list[float]]:
@@ -125,11 +133,12 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args()
-    ready, data = cold_start(args.runs)
+    ready, steps, data = cold_start(args.runs)
     tweak, screen_tweak, switch, repaint = asyncio.run(tweaks(["20", "25", "15", "22", "18", "28", "12", "24"]))
     result = {
         "cold_start_ms": statistics.median(ready),
         "cold_start_ms_max": max(ready),
+        "all_steps_ms": statistics.median(steps),
         "first_portfolio_ms": statistics.median(data),
         "switch_us_all_ms": switch,
         "repaint_ms": statistics.median(repaint),
@@ -144,6 +153,7 @@ def main() -> None:
     lines = [
         "terminal app (default universe us-small-manufacturing)",
         f"  cold start to the first interactive screen: median {result['cold_start_ms']:.0f} ms (max {max(ready):.0f}, {args.runs} runs)   target <= 1000 ms",
+        f"  every step built (keys for the other steps answered from here): median {result['all_steps_ms']:.0f} ms",
         f"  first portfolio painted: median {result['first_portfolio_ms']:.0f} ms (loaded, screened, solved in a worker)   target <= 1000 ms",
         f"  switch to us-all, to its first portfolio painted: {switch:.0f} ms   target <= 1500 ms",
         f"  ranked table re-sorted and painted at us-all ({len(repaint)} sorts): median {result['repaint_ms']:.0f} ms   target <= 50 ms",

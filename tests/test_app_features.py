@@ -127,3 +127,25 @@ async def test_theme_bounds_switches_and_the_portfolio_after_trades() -> None:
         assert str(row[4]) == ">=8%"
         assert app.query_one("#style-table", DataTable).row_count == 5
         assert "A 100 bp cut" in str(app.query_one("#portfolio-stats").render())
+
+
+async def test_the_first_step_paints_before_the_others_are_built_and_an_early_key_is_answered() -> None:
+    from textual.widgets import TabbedContent
+
+    from tui.app import STEPS
+    from tui.app.steps.base import Step
+
+    built_at_first_paint: list[int] = []
+
+    class Watched(RotationApp):
+        def on_ready(self) -> None:
+            built_at_first_paint.append(len(self.query(Step)))
+
+    app = Watched()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4")  # before the session, perhaps before the other steps exist
+        await loaded(pilot, app)
+        assert built_at_first_paint == [1], "only the Universe step is composed before the first paint"
+        assert len(app.query(Step)) == len(STEPS)
+        assert app.query_one(TabbedContent).active == "constraints", "the early key was answered"
+        assert app.focused is not None and app.step("constraints") in app.focused.ancestors_with_self

@@ -55,6 +55,11 @@ from tui.app.steps.trades import TradesStep
 from tui.app.steps.universe import UniverseStep
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from textual.actions import ActionParseResult
+    from textual.dom import DOMNode
+
     from tui.session import Session, SolveOutcome
 
 STEPS: tuple[tuple[str, str, type[Step]], ...] = (
@@ -116,15 +121,30 @@ class RotationApp(App[None]):
         with Horizontal(id="status-bar"):
             yield Static("Rotation | loading the universe...", id="status-main")
             yield Static("", id="status-solve")
-        with TabbedContent(id="steps", initial="universe"):
-            for key, label, step in STEPS:
+        first, _, first_step = STEPS[0]
+        with TabbedContent(id="steps", initial=first):
+            for key, label, _ in STEPS:
                 with TabPane(label, id=key):
-                    yield step(id=f"step-{key}")
+                    if key == first:
+                        yield first_step(id=f"step-{key}")
         yield Footer()
 
     def on_mount(self) -> None:
         self._install_sigterm()
         self.open_session(self.start_universe, self.workspace_path)
+        self.call_after_refresh(self._mount_hidden_steps)
+
+    async def _mount_hidden_steps(self) -> None:
+        """Build the steps not shown at start once the first one is on screen.
+
+        Composing all eight steps (some 460 widgets) before the first paint kept the app blank
+        for most of a second. This runs in the app's own message queue, so a key pressed
+        meanwhile, or the session arriving, is handled once every step exists.
+        """
+        for key, _, step in STEPS[1:]:
+            pane = self.query_one(f"#{key}", TabPane)
+            if not pane.query(f"#step-{key}"):
+                await pane.mount(step(id=f"step-{key}"))
 
     def _install_sigterm(self) -> None:
         """On SIGTERM, remove an export's temporary files before the app goes (exports run in a
@@ -352,6 +372,7 @@ class RotationApp(App[None]):
 
     # ------------------------------------------------------------------ results
     async def on_session_ready(self, message: SessionReady) -> None:
+        await self._mount_hidden_steps()  # already done unless the session beat the first paint
         first = self.session is None
         self.session = message.session
         self.workspace_path = message.workspace  # only a workspace that opened; ctrl+s offers it
@@ -523,8 +544,19 @@ class RotationApp(App[None]):
         if widget is not None and widget.focusable:
             widget.focus()
 
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run a key's (or the palette's) action once every step exists."""
+        await self._mount_hidden_steps()
+        return await super().run_action(action, default_namespace, namespaces)
+
     @on(TabbedContent.TabActivated)
-    def _tab(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab(self, event: TabbedContent.TabActivated) -> None:
+        await self._mount_hidden_steps()  # a click on a tab the moment the app appears
         if event.pane.id:
             step = self.step(event.pane.id)
             if step.id in self._unshown and self.session is not None and self.last_outcome is not None:
