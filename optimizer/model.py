@@ -27,7 +27,8 @@ aversion); against a benchmark, cash is active risk and the budget is met.
 Every number a user can tweak is a ``cp.Parameter``, so a tweak re-solves the compiled problem
 (``is_dpp()`` holds; no re-canonicalisation), except for large problems with the
 tracking-error cone, whose parametrised compilation costs more than it saves
-(``PARAMETRISED_MAX_NAMES``). A switched-off constraint keeps its row with a
+(``PARAMETRISED_MAX_NAMES``), and for the first solve of a caller that solves each problem once
+(``SolverSettings.substitute_first``: a backtest). A switched-off constraint keeps its row with a
 bound that cannot bind. Only changing the candidate set, or switching on or off market impact
 (it turns the QP into a power-cone program), tracking error (a second-order cone the size of
 the candidate set), the beta band (two dense rows) or the risk mode builds a new problem;
@@ -136,12 +137,20 @@ class SolverSettings:
         Try Clarabel without iterative refinement first.
     fallbacks : tuple of str
         Further cvxpy solver names, tried in order after Clarabel.
+    substitute_first : bool
+        Solve a compiled problem the first time with the parameter values substituted (cvxpy's
+        ``ignore_dpp``) instead of through its parametrised compilation, which only re-solves
+        repay: a problem solved once, such as each rebalance of a backtest, compiles in about
+        half the time, to the same problem data and the same answer bit for bit (a test
+        checks). A problem solved again is compiled parametrised then, and that re-solve
+        starts the solver afresh instead of updating the first one.
     """
 
     tolerance: float | None = None
     max_iter: int | None = None
     fast_first: bool = True
     fallbacks: tuple[str, ...] = ("SCS",)
+    substitute_first: bool = False
 
     def attempts(self) -> list[tuple[str, str, dict[str, object]]]:
         """``(label, cvxpy solver name, options)`` in the order they are tried."""
@@ -358,6 +367,8 @@ class CompiledProblem:
         s = len(data.sector_names)
         #: Whether solves go through the compiled parametrised problem (see ``PARAMETRISED_MAX_NAMES``).
         self.parametrised = not (data.tracking_error and n > PARAMETRISED_MAX_NAMES)
+        #: Calls of :meth:`solve` so far (see ``SolverSettings.substitute_first``).
+        self.solves = 0
         P = {
             "alpha": cp.Parameter(n, name="alpha"),
             "w0": cp.Parameter(n, name="w0"),
@@ -518,11 +529,14 @@ class CompiledProblem:
             gave a clear answer; never the values of an earlier solve.
         """
         self.set_values(v)
+        chain = solver or SolverSettings()
+        substitute = not self.parametrised or (chain.substitute_first and self.solves == 0)
+        self.solves += 1
         start = time.perf_counter()
         tried: list[str] = []
         status = "solver_error"
         almost: RawSolution | None = None
-        for label, name, options in (solver or SolverSettings()).attempts():
+        for label, name, options in chain.attempts():
             if almost is not None and name != SOLVER:
                 break  # a verified almost-solved Clarabel point beats a slower, looser solver
             tried.append(label)
@@ -534,7 +548,7 @@ class CompiledProblem:
                     # Only the first attempt lets cvxpy update the previous Clarabel solver in
                     # place (it keeps the factorisation's structure: faster); that path now and
                     # then fails or stalls after a bound change, so every retry starts afresh.
-                    self.problem.solve(solver=name, warm_start=len(tried) == 1, ignore_dpp=not self.parametrised, **options)
+                    self.problem.solve(solver=name, warm_start=len(tried) == 1, ignore_dpp=substitute, **options)
             except (cp.error.SolverError, ValueError, ArithmeticError):
                 continue
             finally:

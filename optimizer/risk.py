@@ -23,6 +23,7 @@ Estimation (:func:`estimate_factor_model`)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,25 +98,46 @@ class RiskModel:
         return result
 
 
+def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+    """``numpy.nanmedian(a, axis=axis)`` of a 2-D array, the same values bit for bit (NaN and
+    a RuntimeWarning for an all-NaN slice).
+
+    NumPy takes a masked-array route for slices shorter than 600 and a Python loop over the
+    slices for longer ones; a sort along the axis (NaNs last) and the mean of the two middle
+    values, ``(low + high) / 2`` as NumPy computes it, is several times faster on returns.
+    """
+    values = np.sort(a, axis=axis)
+    count = np.expand_dims((~np.isnan(a)).sum(axis=axis), axis)
+    if not count.all():
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
+    high = count // 2
+    low = np.where(count % 2 == 1, high, high - 1)
+    pair = np.take_along_axis(values, np.concatenate([np.maximum(low, 0), high], axis=axis), axis=axis)
+    with np.errstate(invalid="ignore"):
+        median = pair.sum(axis=axis) / 2.0
+    result: np.ndarray = np.where(count.squeeze(axis) > 0, median, np.nan)
+    return result
+
+
 def clean_returns(adj_close: np.ndarray, sectors: np.ndarray) -> np.ndarray:
     """Steps 1-3: log returns, winsorised, missing days filled with the sector median."""
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.diff(np.log(adj_close), axis=0)
     r[~np.isfinite(r)] = np.nan
-    med = np.nanmedian(r, axis=0)
-    mad = np.nanmedian(np.abs(r - med), axis=0) * 1.4826
+    med = nanmedian(r, axis=0)
+    mad = nanmedian(np.abs(r - med), axis=0) * 1.4826
     mad = np.where(np.isfinite(mad) & (mad > 0), mad, np.nanmedian(mad[mad > 0]) if np.any(mad > 0) else 0.02)
     lo = np.clip(np.nan_to_num(med - 6 * mad, nan=-0.5), -0.5, None)
     hi = np.clip(np.nan_to_num(med + 6 * mad, nan=0.5), None, 0.5)
     r = np.clip(r, lo, hi)
     missing = np.isnan(r)
     if missing.any():
-        market = np.nan_to_num(np.nanmedian(r, axis=1))
+        market = np.nan_to_num(nanmedian(r, axis=1))
         fill = np.repeat(market[:, None], r.shape[1], axis=1)
         for s in np.unique(sectors):
             cols = sectors == s
             if cols.sum() > 1:
-                sector_med = np.nanmedian(r[:, cols], axis=1)
+                sector_med = nanmedian(r[:, cols], axis=1)
                 fill[:, cols] = np.where(np.isnan(sector_med), market, sector_med)[:, None]
         r = np.where(missing, fill, r)
     return r

@@ -21,7 +21,7 @@ optimiser keeps its last feasible result (:attr:`RotationOptimizer.last_feasible
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,6 +60,7 @@ from optimizer.risk import (
 from optimizer.styles import exposures, raw_styles, standardise
 from optimizer.trades import TradeBounds, TradeList, build_trades
 from universes.errors import UserError
+from universes.tickers import isin
 
 if TYPE_CHECKING:
     from screener import ScreenResult
@@ -351,7 +352,7 @@ class RotationOptimizer:
                 "fair_value": table["fair_value"].reindex(tickers),
                 "discount": table["discount"].reindex(tickers),
                 "quality": table["quality"].reindex(tickers),
-                "buyable": tickers.isin(self._best(max_candidates)),
+                "buyable": isin(tickers, self._best(max_candidates)),
             },
             index=tickers,
         )
@@ -394,7 +395,7 @@ class RotationOptimizer:
         bench = self.benchmark.to_numpy()
         betas = self.betas(s.beta_lookback_days).reindex(tickers).to_numpy(float)
         bench_c = self.benchmark.reindex(tickers).to_numpy()
-        others = ~full.tickers.isin(tickers)
+        others = ~isin(full.tickers, tickers)
         bench_idio = float(np.sum(full.idio_var[others] * bench[others] ** 2))
         m = self.market.loc[tickers]
         w0 = self.current_weights(tickers)
@@ -410,7 +411,7 @@ class RotationOptimizer:
                 "fair_value": np.nan,
                 "discount": np.nan,
                 "quality": np.nan,
-                "in_universe": tickers.isin(self.universe.tickers),
+                "in_universe": isin(tickers, self.universe.tickers),
                 "buyable": False,
                 "beta": betas,
                 "residual_vol": residual_volatility(full, bench).reindex(tickers).to_numpy(float),
@@ -562,7 +563,9 @@ class RotationOptimizer:
             raise InfeasibleError(conflicts)
         report: IntegerReport | None = None
         if max_names is not None or min_position is not None:
-            raw, report, v_final = relax_and_fix(problem, v, max_names, min_position, self.solver)
+            # the integer stage re-solves the problem: compile it parametrised from the start
+            chain = replace(self.solver, substitute_first=False)
+            raw, report, v_final = relax_and_fix(problem, v, max_names, min_position, chain)
         else:
             raw, v_final = problem.solve(v, self.solver), v
         if not raw.ok:

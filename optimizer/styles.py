@@ -45,9 +45,9 @@ def raw_styles(table: pd.DataFrame, adj_close: pd.DataFrame) -> pd.DataFrame:
         assets = column("total_assets")
         leverage = column("net_debt") / assets.where(assets > 0)
     long, skip = MOMENTUM_SESSIONS
-    prices = adj_close.reindex(columns=table.index)
-    if len(prices) > long:
-        momentum = prices.iloc[-1 - skip] / prices.iloc[-1 - long] - 1.0
+    if len(adj_close) > long:
+        ends = adj_close.iloc[[-1 - long, -1 - skip]].reindex(columns=table.index)
+        momentum = ends.iloc[1] / ends.iloc[0] - 1.0
     else:
         momentum = pd.Series(np.nan, index=table.index)
     return pd.DataFrame(

@@ -262,17 +262,20 @@ def build_panel(fundamentals: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
     """
     f = fundamentals.sort_values(["ticker", "fiscal_year"], kind="stable")
     latest = f.groupby("ticker", sort=False).tail(1).set_index("ticker").reindex(tickers)
-    by_year = f.set_index(["ticker", "fiscal_year"])[list(LAGGED)]
     year = latest["fiscal_year"].astype("float64")
     # The cycle's parent_share (below) replaces the latest year's, where the data carry one.
     panel = latest.drop(columns=["ticker", "parent_share"], errors="ignore").copy()
+    row = tickers.get_indexer(f["ticker"])
+    known = row >= 0
+    back = year.to_numpy()[np.maximum(row, 0)] - f["fiscal_year"].to_numpy(dtype="float64")
+    items = f[list(LAGGED)]
     for lag in (1, 2):
-        key = pd.MultiIndex.from_arrays([tickers, (year - lag).astype("Int64")])
-        prior = by_year.reindex(key)
-        prior.index = tickers
+        # the fiscal year exactly ``lag`` years before the latest, where it was published
+        rows = np.flatnonzero(known & (back == lag))
+        prior = items.iloc[rows].set_axis(tickers[row[rows]]).reindex(tickers)
         panel = panel.join(prior.add_suffix(f"_{lag}"))
 
-    panel["years"] = f.groupby("ticker", sort=False).size().reindex(tickers).fillna(0).astype(int)
+    panel["years"] = np.bincount(row[known], minlength=len(tickers))
     history = cycle_history(f, tickers)
     slips = mask_unit_slips(history)
     figures = _cycle_figures(history)
@@ -285,9 +288,28 @@ def build_panel(fundamentals: pd.DataFrame, tickers: pd.Index) -> pd.DataFrame:
 
 def safe_div(num: pd.Series, den: pd.Series) -> pd.Series:
     """``num / den`` with missing (not infinite) results where ``den`` is zero or missing."""
+    if _plain_floats(num, den):
+        # the same division on the arrays, without pandas' per-operation overhead
+        d = den.to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = num.to_numpy() / np.where(d != 0, d, np.nan)
+        return pd.Series(values, index=num.index, name=num.name if num.name == den.name else None)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = num / den.where(den != 0)
     return out.astype("float64")
+
+
+def _plain_floats(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two Series are float64 NumPy arrays on the same index with plain names."""
+    return (
+        isinstance(a, pd.Series)
+        and isinstance(b, pd.Series)
+        and a.dtype == np.float64
+        and b.dtype == np.float64
+        and isinstance(a.name, str | None)
+        and isinstance(b.name, str | None)
+        and (a.index is b.index or a.index.equals(b.index))
+    )
 
 
 def prefer(primary: pd.Series, fallback: pd.Series) -> pd.Series:

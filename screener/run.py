@@ -27,6 +27,7 @@ from screener.rate_cuts import RATE_COLUMNS, rate_metrics
 from screener.rates import MIN_WACC_OVER_GROWTH, RATE_BUILD_UP
 from screener.screens import Screen, apply_filters
 from screener.uncertainty import COMPONENTS, business_uncertainty, margin_of_safety
+from universes.tickers import isin
 
 if TYPE_CHECKING:
     from screener.themes import ThemeTags
@@ -188,7 +189,7 @@ def valuation_set(
     if reference_companies is None or reference_fundamentals is None:
         return companies, fundamentals
     others = reference_companies.index.difference(companies.index)
-    peers_only = reference_fundamentals["ticker"].isin(others)
+    peers_only = isin(reference_fundamentals["ticker"], others)
     return (
         pd.concat([companies, reference_companies.loc[others]]),
         pd.concat([fundamentals, reference_fundamentals[peers_only]], ignore_index=True),
@@ -297,9 +298,8 @@ def rank_table(
     """Apply a screen's filters to a scored table and number the survivors."""
     table = table.copy()
     table["passes"] = apply_filters(table, screen.filters)
-    order = (
-        table[table["passes"]].sort_values(["composite", "ticker"], ascending=[False, True]).index
-    )
+    keys = table.loc[table["passes"], ["composite", "ticker"]]
+    order = keys.sort_values(["composite", "ticker"], ascending=[False, True]).index
     rank = pd.Series(np.nan, index=table.index)
     rank.loc[order] = np.arange(1, len(order) + 1)
     table["rank"] = rank.astype("Int64")

@@ -113,6 +113,26 @@ def test_missing_values_never_sort_to_the_top() -> None:
     assert lower_better[0] > lower_better[3]
 
 
+def test_percentile_is_pandas_groupby_ranks_bit_for_bit() -> None:
+    """Numeric factors are ranked on arrays; the numbers are those of pandas' grouped ranks."""
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(0, 80))
+        pool = [0.0, -0.0, 1.0, 2.5, np.inf, -np.inf, np.nan] if trial % 2 else list(rng.normal(size=5))
+        v = pd.Series(rng.choice(pool, size=n), index=pd.Index([f"T{i}" for i in range(n)], dtype=object))
+        groups = pd.Series(rng.choice(["A", "B", None], size=n), index=v.index, dtype="string")
+        for g in (groups, None):
+            for higher, missing in ((True, "worst"), (False, "neutral")):
+                oriented = (v if higher else -v).where(np.isfinite(v))
+                grouped = oriented.groupby(g) if g is not None else None
+                rank = grouped.rank(method="average") if grouped is not None else oriented.rank(method="average")
+                n_ok = grouped.transform("count") if grouped is not None else oriented.notna().sum()
+                expected = ((rank - 0.5) / n_ok).fillna(0.0 if missing == "worst" else 0.5).astype("float64")
+                got = percentile(v, g, higher, missing)
+                np.testing.assert_array_equal(got.to_numpy().view(np.int64), expected.to_numpy().view(np.int64))
+                assert got.index.equals(v.index)
+
+
 def test_peer_group_universe_ranks_across_sectors(small_result) -> None:
     from universes import load_universe
 

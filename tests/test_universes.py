@@ -367,3 +367,17 @@ def test_the_point_in_time_view_is_cached_between_runs_and_a_damaged_cache_is_re
     rebuilt = _point_in_time_cached(dataset_key("snapshot"), data.as_of)
     pd.testing.assert_frame_equal(rebuilt.companies, fresh.companies)
     _point_in_time_cached.cache_clear()
+
+
+def test_isin_is_pandas_isin() -> None:
+    from universes.tickers import isin
+
+    values = pd.concat([pd.Series(["A", "B"], dtype="string"), pd.Series(["C", None, "A"], dtype="string")], ignore_index=True)
+    wanted = [
+        ["A", "C"], pd.Index(["A"], dtype=object), pd.Index(["A", "B"], dtype="string"), np.array(["A", None], dtype=object),
+        {"B"}, [], [1, 2], pd.Series(["C", None], dtype="string"), pd.Series(["A"], dtype="category"),
+    ]
+    for w in wanted:
+        for v in (values, pd.Index(values), values.astype(object)):
+            np.testing.assert_array_equal(isin(v, w), np.asarray(v.isin(w), dtype=bool))
+    np.testing.assert_array_equal(isin(values, (t for t in ["B"])), [False, True, False, False, False])

@@ -303,14 +303,15 @@ def _rebalance(
     settings: ConstraintSettings,
 ) -> Rebalance:
     """Solve the rotation from ``shares`` and ``cash`` and apply its trade list."""
-    from optimizer import OptimizerError, RotationOptimizer
+    from optimizer import OptimizerError, RotationOptimizer, SolverSettings
 
     holdings = Holdings(shares=shares[shares > 0].astype(float), cash=float(cash), source="backtest")
+    once = SolverSettings(substitute_first=True)  # each date's optimiser solves once
     try:
         with warnings.catch_warnings():  # an inaccurate solve shows in the status instead
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            opt = view.check_optimizer(RotationOptimizer(universe, screened, holdings=holdings, capital=0.0))
+            opt = view.check_optimizer(RotationOptimizer(universe, screened, holdings=holdings, capital=0.0, solver=once))
             result = opt.solve(settings)
     except OptimizerError as exc:
         first = str(exc).splitlines()
@@ -458,6 +459,11 @@ class _Probe:
         if key not in self.screens:
             self.screens[key] = _run_screen(u, spec.screen, PointInTime(when))
         return len(self.screens[key].ranked)
+
+    def keep(self, dates: set[pd.Timestamp]) -> None:
+        """Forget what was loaded and screened on any other date."""
+        self.universes = {when: u for when, u in self.universes.items() if when in dates}
+        self.screens = {key: s for key, s in self.screens.items() if key[0] in dates}
 
 
 def first_possible_date(spec: BacktestSpec, probe: _Probe | None = None) -> pd.Timestamp:
@@ -691,6 +697,9 @@ def _run_lockstep(
     t0 = clock()
     probe = _Probe(base.universe)
     dates, end = rebalance_dates(base, probe)
+    # the search for the first date may have loaded and screened later rebalance dates too
+    ahead = set(dates)
+    probe.keep(ahead)
     timings["start"] = clock() - t0
     t0 = clock()
     dataset = dataset_of(base.universe)
@@ -737,8 +746,8 @@ def _run_lockstep(
         one_year = _one_year_share(screened[base.screen_key])
         days.append(_Day(when, bench.weights["small_cw"], everyone["sector"].fillna("Unclassified"), one_year))
         previous = view
-        probe.universes.clear()
-        probe.screens.clear()
+        ahead.discard(when)
+        probe.keep(ahead)
         if progress is not None:
             progress(k + 1, len(dates), when)
     assert previous is not None

@@ -40,7 +40,7 @@ from universes.integrity import (
     findings_frame,
 )
 from universes.schema import FUNDAMENTAL_FIELDS, Field, coerce, sic_flags
-from universes.tickers import close_matches, normalize_tickers, unknown_ticker_message
+from universes.tickers import close_matches, isin, normalize_tickers, unknown_ticker_message
 
 #: Sessions over which average daily volume is measured (about three months).
 ADV_SESSIONS = 63
@@ -201,6 +201,30 @@ class PointInTime:
     def usable(self) -> pd.Series:
         """Companies with a price, a share count, fundamentals and no exclusion."""
         return self.companies["excluded_reason"] == ""
+
+    @functools.cached_property
+    def missing_data(self) -> pd.Series:
+        """Companies without a price, a share count or a published fiscal year."""
+        c = self.companies
+        return c["price"].isna() | c["fiscal_year"].isna() | ~(c["shares"] > 0)
+
+    @functools.cached_property
+    def excluded(self) -> pd.DataFrame:
+        """Companies with the data a universe needs that an integrity check left out (computed
+        once per view; do not modify it)."""
+        return self.companies[~self.missing_data & ~self.usable]
+
+    @functools.cached_property
+    def members(self) -> pd.DataFrame:
+        """The :attr:`usable` companies: where every universe starts, and the peers of relative
+        valuation (computed once per view; do not modify it)."""
+        return self.companies[self.usable]
+
+    @functools.cached_property
+    def members_fundamentals(self) -> pd.DataFrame:
+        """The fiscal years of :attr:`members` (computed once per view; do not modify it)."""
+        f = self.fundamentals
+        return f[isin(f["ticker"], self.members.index)].reset_index(drop=True)
 
 
 def point_in_time(
@@ -429,6 +453,14 @@ def dividends_per_share(hist: PriceHistory, tickers: pd.Index, period_end: pd.Se
 # ----------------------------------------------------------------------------- rules
 def apply_rules(companies: pd.DataFrame, d: UniverseDefinition, rank: bool = True) -> pd.DataFrame:
     """Keep the rows of ``companies`` that pass a definition's filters (and rank range)."""
+    rows = np.flatnonzero(rule_mask(companies, d))
+    if rank:
+        rows = rank_range(companies, rows, d)
+    return companies.iloc[rows]
+
+
+def rule_mask(companies: pd.DataFrame, d: UniverseDefinition) -> np.ndarray:
+    """The filters of ``d`` (all but its rank range), row by row, as a mask."""
     keep = pd.Series(True, index=companies.index)
     rules = d.filters
     if "min_price" in rules:
@@ -442,14 +474,21 @@ def apply_rules(companies: pd.DataFrame, d: UniverseDefinition, rank: bool = Tru
     keep &= identity_rules(companies, d)
     if "max_fundamentals_age_months" in rules:
         keep &= companies["fundamentals_age_months"] <= rules["max_fundamentals_age_months"]
-    out = companies[keep.fillna(False).astype(bool)]
-    if rank and d.rank is not None and d.rank_by is not None:
-        ordered = out.sort_values(
-            [d.rank_by, "ticker"], ascending=[False, True], na_position="last"
-        )
-        ordered = ordered[ordered[d.rank_by].notna()]
-        out = ordered.iloc[d.rank[0] - 1 : d.rank[1]]
-    return out
+    return keep.fillna(False).astype(bool).to_numpy()
+
+
+def rank_range(companies: pd.DataFrame, rows: np.ndarray, d: UniverseDefinition) -> np.ndarray:
+    """The positions among ``rows`` of ``companies`` inside the rank range of ``d``, best
+    first (``rows`` as they are when ``d`` ranks nothing).
+
+    Ranked by ``d.rank_by``, largest first, ties by ticker; companies without it are unranked.
+    """
+    if d.rank is None or d.rank_by is None:
+        return rows
+    keys = companies[[d.rank_by, "ticker"]].iloc[rows].reset_index(drop=True)
+    ordered = keys.sort_values([d.rank_by, "ticker"], ascending=[False, True], na_position="last")
+    ordered = ordered[ordered[d.rank_by].notna()]
+    return rows[ordered.index.to_numpy()[d.rank[0] - 1 : d.rank[1]]]
 
 
 def identity_rules(companies: pd.DataFrame, d: UniverseDefinition) -> pd.Series:
@@ -759,39 +798,45 @@ def _build_universe(
 ) -> Universe:
     everyone = pit.companies
     notes = list(pit.notes)
-    no_data = everyone["price"].isna() | everyone["fiscal_year"].isna() | ~(everyone["shares"] > 0)
+    no_data = pit.missing_data
     if no_data.any():
         notes.append(
             f"{int(no_data.sum())} companies of the dataset have no price, share count or "
             f"published fundamentals on {when.date()}."
         )
-    flagged_out = ~no_data & ~pit.usable
-    if flagged_out.any():
+    excluded = pit.excluded
+    if len(excluded):
         notes.append(
-            f"{int(flagged_out.sum())} companies left out by integrity checks (implausible market "
+            f"{len(excluded)} companies left out by integrity checks (implausible market "
             "cap, ticker collision, a non-common line): `rotation show TICKER` says why."
         )
-    members = everyone[pit.usable]
-    reference = members
-    candidates = everyone[flagged_out]
+    # Each rule is row by row except the rank range, so the chain narrows positions into the
+    # usable companies (and the excluded ones) and the frames are cut once at the end.
+    reference = pit.members
+    rows = np.arange(len(reference))
+    excluded_rows = np.arange(len(excluded))
     for d in chain:
         if d.tickers_file is not None:
             listed = read_ticker_list(d.tickers_file, everyone)
-            outside = [t for t in listed if t not in members.index]
+            current = reference.index[rows]
+            outside = [t for t in listed if t not in current]
             if outside:
                 reasons = [f"{t} ({everyone.at[t, 'excluded_reason']})" for t in outside[:5]]
                 raise UniverseError(
                     f"{d.tickers_file}: {', '.join(outside[:10])} cannot be used on {when.date()}: "
                     f"{'; '.join(reasons)}. Remove them from the list."
                 )
-            members = members.loc[listed]
-            candidates = candidates[candidates.index.isin(listed)]
-        members = apply_rules(members, d)
-        candidates = candidates[identity_rules(candidates, d)]
-    members = members.sort_values(["market_cap", "ticker"], ascending=[False, True])
+            rows = reference.index.get_indexer(listed)
+            excluded_rows = excluded_rows[isin(excluded.index[excluded_rows], listed)]
+        rows = rank_range(reference, rows[rule_mask(reference, d)[rows]], d)
+        excluded_rows = excluded_rows[identity_rules(excluded, d).to_numpy()[excluded_rows]]
+    keys = reference[["market_cap", "ticker"]].iloc[rows].reset_index(drop=True)
+    order = keys.sort_values(["market_cap", "ticker"], ascending=[False, True]).index.to_numpy()
+    members = reference.iloc[rows[order]]
+    candidates = excluded.iloc[excluded_rows]
     tickers = members.index
     findings = pit.integrity
-    integrity = findings[findings["ticker"].isin(tickers) | findings["ticker"].isin(candidates.index)]
+    integrity = findings[isin(findings["ticker"], tickers) | isin(findings["ticker"], candidates.index)]
     target = chain[-1]
     return Universe(
         name=target.name,
@@ -800,13 +845,11 @@ def _build_universe(
         dataset=data.name,
         provider=data.provider,
         companies=members,
-        fundamentals=pit.fundamentals[pit.fundamentals["ticker"].isin(tickers)].reset_index(drop=True),
+        fundamentals=pit.fundamentals[isin(pit.fundamentals["ticker"], tickers)].reset_index(drop=True),
         prices_source=lambda: data.prices.select(tickers, until=when),
         notes=tuple(notes),
         reference_companies=reference,
-        reference_fundamentals=pit.fundamentals[
-            pit.fundamentals["ticker"].isin(reference.index)
-        ].reset_index(drop=True),
+        reference_fundamentals=pit.members_fundamentals,
         integrity=integrity.reset_index(drop=True),
     )
 

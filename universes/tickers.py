@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 _CLASS_SEPARATORS = re.compile(r"[./ _]+")
@@ -37,6 +38,43 @@ def normalize_tickers(raw: pd.Series) -> pd.Series:
     """Vectorised :func:`normalize_ticker`."""
     text = raw.astype("string").fillna("").str.strip().str.upper()
     return text.str.replace(_CLASS_SEPARATORS, "-", regex=True).str.strip("-")
+
+
+def isin(values: pd.Series | pd.Index, wanted: Iterable[str]) -> np.ndarray:
+    """``values.isin(wanted)`` as a boolean array, fast for Arrow-backed strings.
+
+    pandas turns each wanted value of an Arrow-backed string column into an Arrow scalar in a
+    Python loop (14 ms for the 2,900 usable tickers of a date, asked several times per date in
+    a backtest); this hands both sides to Arrow at once. Missing values match missing values,
+    as in pandas; anything but strings to look for goes to pandas.
+
+    Parameters
+    ----------
+    values : pandas.Series or pandas.Index
+        Tickers (or other strings) to test.
+    wanted : iterable of str
+        The set to test them against.
+
+    Returns
+    -------
+    numpy.ndarray
+        One boolean per value.
+    """
+    if not isinstance(wanted, pd.Index | pd.Series | np.ndarray | list):
+        wanted = list(wanted)
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = pa.array(values.array)
+        members = pa.array(wanted.array if isinstance(wanted, pd.Index | pd.Series) else wanted, from_pandas=True)
+        if isinstance(members, pa.ChunkedArray):
+            members = members.combine_chunks()
+        kind = members.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+            return np.asarray(pc.is_in(data, value_set=members.cast(data.type)), dtype=bool)
+    return np.asarray(values.isin(wanted), dtype=bool)
 
 
 def close_matches(
