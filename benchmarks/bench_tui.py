@@ -15,9 +15,16 @@ Targets on the 2-core reference machine:
   less.
 * ``screen_tweak_ms`` (no target): a screen filter changed in step 2 to the re-ranked table
   and the re-solved portfolio painted.
-* ``tweak_ms``: a sector bound typed into step 4 (Technology max) to the new portfolio
-  painted in step 5, at the default universe, 150 ms or less (median of several tweaks; the
-  debounce that merges a burst of keystrokes is included).
+* ``tweak_ms``: a sector bound typed into step 4 (Technology max) to the new result on screen
+  (the status line's solve; step 5 repaints its table when it is shown), at the default
+  universe, 150 ms or less (median of several tweaks; the debounce that merges a burst of
+  keystrokes is included).
+
+Interactions are timed to the end of the first screen update (Textual's layout and compositor
+tick) that began after the app handled the result, which is when a person sees it. Before
+2026-11-27 they were timed to the end of a Pilot ``pause()`` after it; that pause waits for
+every one of the app's ~460 widgets to answer a ping (about 45 ms here), so it is still
+reported beside (``with_pilot_pause_ms``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from _common import machine, parser, report, user_env
 
@@ -75,14 +83,50 @@ def cold_start(runs: int) -> tuple[list[float], list[float], list[float]]:
     return ready, steps, data
 
 
-async def tweaks(values: list[str]) -> tuple[list[float], list[float], float, list[float]]:
+class ScreenUpdates:
+    """When the screen was last brought up to date: Textual's update tick (layout, then the
+    compositor writing the changed regions), timed at its end."""
+
+    def __init__(self) -> None:
+        from textual.screen import Screen
+
+        self.ends: list[float] = []
+        tick = Screen._on_timer_update
+
+        def timed(screen: Screen) -> None:
+            tick(screen)
+            self.ends.append(time.perf_counter())
+
+        Screen._on_timer_update = timed  # type: ignore[method-assign]
+
+    async def after(self, moment: float) -> float:
+        """The end of the first update that began after ``moment`` (it paints what changed)."""
+        while not self.ends or self.ends[-1] <= moment:
+            await asyncio.sleep(0.001)
+        return next(t for t in self.ends if t > moment)
+
+
+async def tweaks(values: list[str]) -> dict[str, Any]:
+    """Each interaction timed twice: to the first screen update after the app handled the
+    result (what a person sees), and to the end of Pilot's ``pause()`` after it (the figure
+    reported before 2026-11-27; the pause itself pings all ~460 widgets, some 45 ms here)."""
     from textual.widgets import Input, Switch
 
     from tui.app import RotationApp
     from tui.app.messages import UniverseChosen
 
+    updates = ScreenUpdates()
     app = RotationApp()
-    out = []
+    out: dict[str, Any] = {k: {"painted": [], "pilot": []} for k in ("tweak", "screen", "switch", "repaint")}
+
+    async def timed(kind: str, start: float, handled: Any) -> None:
+        while not handled():
+            await asyncio.sleep(0.001)
+        shown = time.perf_counter()
+        out[kind]["painted"].append((await updates.after(shown) - start) * 1000)
+        await pilot.pause()
+        out[kind]["pilot"].append((time.perf_counter() - start) * 1000)
+
     async with app.run_test(size=(120, 40)) as pilot:
         while app.solves == 0:
             await pilot.pause(0.05)
@@ -94,39 +138,29 @@ async def tweaks(values: list[str]) -> tuple[list[float], list[float], float, li
             before = app.solves
             start = time.perf_counter()
             box.value = v  # one edit of the field, as a paste or the last keystroke
-            while app.solves == before:
-                await asyncio.sleep(0.001)
-            await pilot.pause()  # the repaint of the new portfolio
-            out.append((time.perf_counter() - start) * 1000)
+            await timed("tweak", start, lambda before=before: app.solves > before)
             assert app.last_outcome is not None and app.last_outcome.result is not None
-        screen_out = []
+        for k in out["tweak"]:
+            out["tweak"][k] = out["tweak"][k][1:]  # the first switches the bound on
         await pilot.press("2")
         piotroski = app.query_one("#s-min_piotroski", Input)
         for v in ["5", "6", "4", "7", "5", "6"]:
             before = app.solves
             start = time.perf_counter()
             piotroski.value = v
-            while app.solves == before:
-                await asyncio.sleep(0.001)
-            await pilot.pause()
-            screen_out.append((time.perf_counter() - start) * 1000)
+            await timed("screen", start, lambda before=before: app.solves > before)
         await pilot.press("1")
         before = app.solves
         start = time.perf_counter()
         app.post_message(UniverseChosen("us-all"))
-        while app.solves == before or app.session.universe.name != "us-all":
-            await asyncio.sleep(0.005)
-        await pilot.pause()
-        switch = (time.perf_counter() - start) * 1000
+        await timed("switch", start, lambda: app.solves > before and app.session.universe.name == "us-all")
         await pilot.press("2")
         step = app.step("screen")
-        repaint = []
         for column in ["price_to_fair_value", "composite", "market_cap", "quality", "ticker", "rank"] * 2:
             start = time.perf_counter()
             step.sort_by(column)
-            await pilot.pause()
-            repaint.append((time.perf_counter() - start) * 1000)
-    return out[1:], screen_out, switch, repaint
+            await timed("repaint", start, lambda: True)
+    return out
 
 
 def main() -> None:
@@ -134,7 +168,9 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args()
     ready, steps, data = cold_start(args.runs)
-    tweak, screen_tweak, switch, repaint = asyncio.run(tweaks(["20", "25", "15", "22", "18", "28", "12", "24"]))
+    t = asyncio.run(tweaks(["20", "25", "15", "22", "18", "28", "12", "24"]))
+    tweak, screen_tweak, repaint = t["tweak"]["painted"], t["screen"]["painted"], t["repaint"]["painted"]
+    switch = t["switch"]["painted"][0]
     result = {
         "cold_start_ms": statistics.median(ready),
         "cold_start_ms_max": max(ready),
@@ -145,13 +181,15 @@ def main() -> None:
         "tweak_ms": statistics.median(tweak),
         "tweak_ms_max": max(tweak),
         "screen_tweak_ms": statistics.median(screen_tweak),
+        "with_pilot_pause_ms": {k: statistics.median(v["pilot"]) for k, v in t.items()},
         "runs": args.runs,
         "tweaks": len(tweak),
         "targets": {"cold_start_ms": 1000, "first_portfolio_ms": 1000, "switch_us_all_ms": 1500, "repaint_ms": 50, "tweak_ms": 150},
         "machine": machine(),
     }
+    pilot = result["with_pilot_pause_ms"]
     lines = [
-        "terminal app (default universe us-small-manufacturing)",
+        "terminal app (default universe us-small-manufacturing); interactions timed to the first screen update after the app handled them",
         f"  cold start to the first interactive screen: median {result['cold_start_ms']:.0f} ms (max {max(ready):.0f}, {args.runs} runs)   target <= 1000 ms",
         f"  every step built (keys for the other steps answered from here): median {result['all_steps_ms']:.0f} ms",
         f"  first portfolio painted: median {result['first_portfolio_ms']:.0f} ms (loaded, screened, solved in a worker)   target <= 1000 ms",
@@ -159,6 +197,8 @@ def main() -> None:
         f"  ranked table re-sorted and painted at us-all ({len(repaint)} sorts): median {result['repaint_ms']:.0f} ms   target <= 50 ms",
         f"  tweak (Technology max) to repainted portfolio: median {result['tweak_ms']:.0f} ms (max {max(tweak):.0f}, {len(tweak)} tweaks)   target <= 150 ms",
         f"  screen filter (min Piotroski) to re-ranked table and repainted portfolio: median {result['screen_tweak_ms']:.0f} ms",
+        f"  the same to the end of Pilot's pause() (as measured before): tweak {pilot['tweak']:.0f} ms, sort {pilot['repaint']:.0f} ms, "
+        f"screen filter {pilot['screen']:.0f} ms, us-all {pilot['switch']:.0f} ms",
     ]
     report(result, args.json, lines)
 

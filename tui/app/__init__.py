@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -199,7 +200,9 @@ class RotationApp(App[None]):
         if main != self._status[0]:
             self.query_one("#status-main", Static).update(main, layout=False)  # fixed size: 1fr x 1
         if solve != self._status[1]:
-            self.query_one("#status-solve", Static).update(solve)
+            # auto width: a layout of the whole screen only when the text's width changes
+            resized = Text.from_markup(solve).cell_len != Text.from_markup(self._status[1]).cell_len
+            self.query_one("#status-solve", Static).update(solve, layout=resized)
         self._status = (main, solve)
 
     # ------------------------------------------------------------------ workers

@@ -38,6 +38,8 @@ class ConstraintsStep(Step):
         self.sectors: list[str] = []
         self.themes: list[str] = []
         self.theme_labels: dict[str, str] = {}
+        self._fields: dict[str, Input | Switch] = {}  # the form's fields by key, once built
+        self._error_shown = False  # an edit was refused: its marks and message are on show
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -60,12 +62,12 @@ class ConstraintsStep(Step):
         values = form_from_settings(session.settings, self.sectors, self.themes)
         form = self.query_one("#constraints-form")
         with self.prevent(Input.Changed, Switch.Changed):
-            for widget in form.query("Input, Switch"):
-                key = (widget.id or "")[2:]
+            for key, widget in self._fields.items():
                 if key in values:
-                    widget.value = values[key]  # type: ignore[attr-defined]
+                    widget.value = values[key]
                 widget.remove_class("invalid")
         _clear_errors(self)
+        self._error_shown = False
 
     async def _build(self, session: Session) -> None:
         from tui.forms import (
@@ -128,14 +130,12 @@ class ConstraintsStep(Step):
         form = self.query_one("#constraints-form", VerticalScroll)
         await form.remove_children()
         await form.mount_all(rows)
+        fields: list[Input | Switch] = [*form.query(Input), *form.query(Switch)]
+        self._fields = {w.id[2:]: w for w in fields if w.id and w.id.startswith("c-")}
 
     def form_values(self) -> dict[str, Any]:
         """Every field of the form by its key."""
-        values: dict[str, Any] = {}
-        for widget in self.query_one("#constraints-form").query("Input, Switch"):
-            if widget.id and widget.id.startswith("c-"):
-                values[widget.id[2:]] = widget.value  # type: ignore[attr-defined]
-        return values
+        return {key: widget.value for key, widget in self._fields.items()}
 
     @on(Input.Changed, "#constraints-form Input")
     @on(Switch.Changed, "#constraints-form Switch")
@@ -146,13 +146,16 @@ class ConstraintsStep(Step):
         if session is None or not self.sectors:
             return
         form = self.query_one("#constraints-form")
-        for w in form.query(".invalid"):
-            w.remove_class("invalid")
-        _clear_errors(self)
+        if self._error_shown:  # the queries below walk the whole form: only after an error
+            for w in form.query(".invalid"):
+                w.remove_class("invalid")
+            _clear_errors(self)
+            self._error_shown = False
         known = session.universe.reference_companies.index if session.universe.reference_companies is not None else None
         try:
             settings = settings_from_form(session.settings, self.form_values(), self.sectors, known, self.themes)
         except FieldError as exc:
+            self._error_shown = True
             for w in form.query(f"#c-{exc.field}"):
                 w.add_class("invalid")
             for w in form.query(f"#cerr-{_row_of(exc.field)}"):
