@@ -60,7 +60,6 @@ class ConstraintsStep(Step):
             self.sectors, self.themes = sectors, themes
             await self._build(session)
         values = form_from_settings(session.settings, self.sectors, self.themes)
-        form = self.query_one("#constraints-form")
         with self.prevent(Input.Changed, Switch.Changed):
             for key, widget in self._fields.items():
                 if key in values:
