@@ -141,3 +141,16 @@ def test_an_overtaken_request_never_replaces_a_newer_portfolio(session: Session)
     stale = session.solve(ConstraintSettings(), old)
     assert stale.error == "superseded" and stale.result is None
     assert session.portfolio is newer.result and session.settings.max_weight.value == 0.04
+
+
+def test_a_session_that_solves_once_gives_the_same_portfolio_and_trades() -> None:
+    import pandas as pd
+
+    session, once = Session(), Session(solves_once=True)  # fresh: other tests change the shared one
+    assert once.optimizer.solver.substitute_first and not session.optimizer.solver.substitute_first
+    a, b = session.solve().result, once.solve().result
+    assert a is not None and b is not None
+    pd.testing.assert_frame_equal(a.weights, b.weights, check_exact=False, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(a.trades.trades, b.trades.trades)
+    again = once.solve(once.settings.change(max_weight=Limit(True, 0.04)))  # a second solve: parametrised
+    assert again.result is not None and again.result.weights["weight_after"].max() <= 0.04 + 1e-6

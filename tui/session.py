@@ -176,6 +176,10 @@ class Session:
         Keep holdings the data do not know as untradeable instead of refusing the file.
     capital : float, optional
         New cash (see the module docstring).
+    solves_once : bool
+        The caller solves once (``rotation optimize``): the optimiser's first solve skips
+        cvxpy's parametrised compile, which only re-solves repay (same answer; less time and
+        about 50 MB less memory on the default universe).
 
     Raises
     ------
@@ -195,6 +199,7 @@ class Session:
         sheet: str | None = None,
         ignore_unknown: bool = False,
         capital: float | None = None,
+        solves_once: bool = False,
     ) -> None:
         self._lock = threading.RLock()  # guards the session's fields (held briefly)
         self._solve_lock = threading.RLock()  # one solve, or one change of the optimiser, at a time
@@ -227,6 +232,7 @@ class Session:
         if holdings:
             self.holdings = self._read_holdings(holdings, sheet, ignore_unknown)
             self.holdings_path, self.sheet = holdings, sheet
+        self.solves_once = solves_once
         self._optimizer: RotationOptimizer | None = None
         self.portfolio: RotationResult | None = None
         self.latest: SolveOutcome | None = None
@@ -242,12 +248,13 @@ class Session:
         commands that only read do not load the solver)."""
         with self._lock:
             if self._optimizer is None:
-                from optimizer import RotationOptimizer
+                from optimizer import RotationOptimizer, SolverSettings
 
                 capital = self.capital
                 if capital is None:
                     capital = 0.0 if self.holdings is not None else DEFAULT_CAPITAL
-                self._optimizer = RotationOptimizer(self.universe, self.screened, holdings=self.holdings, capital=capital)
+                solver = SolverSettings(substitute_first=self.solves_once)
+                self._optimizer = RotationOptimizer(self.universe, self.screened, holdings=self.holdings, capital=capital, solver=solver)
             return self._optimizer
 
     def _changed(self) -> None:

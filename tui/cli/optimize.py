@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         sheet=args.sheet,
         ignore_unknown=args.ignore_unknown,
         capital=capital,
+        solves_once=True,
     )
     outcome = session.solve()
     if outcome.result is None:
