@@ -110,6 +110,7 @@ class RotationApp(App[None]):
         self.last_outcome: SolveOutcome | None = None
         self._status = ("", "")  # the status line as painted: main part, solve part
         self._unshown: set[str] = set()  # ids of the hidden steps that have yet to show the last outcome
+        self._all_steps_built = False  # the steps after the first are built after the first paint
         self.busy = "loading..."
         self._solve_timer: Any = None
         self._screen_timer: Any = None
@@ -142,10 +143,13 @@ class RotationApp(App[None]):
         for most of a second. This runs in the app's own message queue, so a key pressed
         meanwhile, or the session arriving, is handled once every step exists.
         """
+        if self._all_steps_built:  # every key's action passes here: no walk of the DOM
+            return
         for key, _, step in STEPS[1:]:
             pane = self.query_one(f"#{key}", TabPane)
-            if not pane.query(f"#step-{key}"):
+            if not pane.children:
                 await pane.mount(step(id=f"step-{key}"))
+        self._all_steps_built = True
 
     def _install_sigterm(self) -> None:
         """On SIGTERM, remove an export's temporary files before the app goes (exports run in a
