@@ -99,9 +99,11 @@ class ScreenUpdates:
 
         Screen._on_timer_update = timed  # type: ignore[method-assign]
 
-    async def after(self, moment: float) -> float:
+    async def after(self, moment: float, what: str) -> float:
         """The end of the first update that began after ``moment`` (it paints what changed)."""
         while not self.ends or self.ends[-1] <= moment:
+            if time.perf_counter() - moment > 30:
+                raise SystemExit(f"{what}: no screen update within 30 s")
             await asyncio.sleep(0.001)
         return next(t for t in self.ends if t > moment)
 
@@ -121,9 +123,11 @@ async def tweaks(values: list[str]) -> dict[str, Any]:
 
     async def timed(kind: str, start: float, handled: Any) -> None:
         while not handled():
+            if time.perf_counter() - start > 60:
+                raise SystemExit(f"{kind}: not handled within 60 s")
             await asyncio.sleep(0.001)
         shown = time.perf_counter()
-        out[kind]["painted"].append((await updates.after(shown) - start) * 1000)
+        out[kind]["painted"].append((await updates.after(shown, kind) - start) * 1000)
         await pilot.pause()
         out[kind]["pilot"].append((time.perf_counter() - start) * 1000)
 
