@@ -52,12 +52,14 @@ import functools
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import cvxpy as cp
 
 SOLVER = "CLARABEL"
 #: Clarabel without iterative refinement of each KKT solve: half the time at n = 2,000 and
@@ -111,6 +113,8 @@ ACCEPT_VIOLATION = 1e-7
 
 @functools.cache
 def _installed_solvers() -> frozenset[str]:
+    import cvxpy as cp
+
     return frozenset(cp.installed_solvers())
 
 
@@ -361,6 +365,8 @@ class CompiledProblem:
     """
 
     def __init__(self, data: ProblemData, elastic: bool = False) -> None:
+        import cvxpy as cp  # loaded on the first compile: reading a result needs no solver
+
         self.data = data
         self.elastic = elastic
         n = len(data.tickers)
@@ -528,6 +534,8 @@ class CompiledProblem:
             the attempt that answered. Status ``"solver_error"`` (no weights) when no attempt
             gave a clear answer; never the values of an earlier solve.
         """
+        from cvxpy.error import SolverError
+
         self.set_values(v)
         chain = solver or SolverSettings()
         substitute = not self.parametrised or (chain.substitute_first and self.solves == 0)
@@ -549,7 +557,7 @@ class CompiledProblem:
                     # place (it keeps the factorisation's structure: faster); that path now and
                     # then fails or stalls after a bound change, so every retry starts afresh.
                     self.problem.solve(solver=name, warm_start=len(tried) == 1, ignore_dpp=substitute, **options)
-            except (cp.error.SolverError, ValueError, ArithmeticError):
+            except (SolverError, ValueError, ArithmeticError):
                 continue
             finally:
                 self._wrap_cached_solver()

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 TRADE_COLUMNS = (
     "ticker",
@@ -242,6 +241,9 @@ def choose_lots(
     problems : list of str
         Per-name bounds that cannot hold at this lot size.
     """
+    # scipy.optimize takes 0.15 s to import: only when lots are chosen (reading a result needs none)
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     price = table["price"].to_numpy(float)
     before = table["shares_before"].to_numpy(float)
     w_target = table["weight_after"].to_numpy(float)
