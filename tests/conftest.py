@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # One cache folder for the whole test session (point-in-time views, theme tags), shared by the
 # command-line runs in subprocesses: what is slow to compute is computed once per session.
-# Each test still gets its own ROTATION_HOME (below).
+# Each test still gets its own ROTATION_HOME and its own folder of kept solves (below), so that
+# every test's first solve runs the solver.
 os.environ.setdefault("ROTATION_CACHE", tempfile.mkdtemp(prefix="rotation-test-cache-"))
 
 
@@ -25,6 +26,7 @@ def rotation_home(
 ) -> Path:
     home = tmp_path_factory.mktemp("rotation-home")
     monkeypatch.setenv("ROTATION_HOME", str(home))
+    monkeypatch.setenv("ROTATION_SOLVES", str(home / "solves"))
     return home
 
 

@@ -298,7 +298,12 @@ async def test_switching_universe_and_opening_a_workspace_rebuild_every_step(tmp
         await wait_for(pilot, lambda: app.session.universe.name == "us-small" and app.solves > before)
         assert app.last_outcome.result is not None
         assert "us-small (1," in str(app.query_one("#status-main", Static).render())
+        # the hidden steps are refilled when shown (each shows the new universe then)
+        await pilot.press("escape", "2")
+        await pilot.pause()
         assert app.query_one("#screen-table", DataTable).row_count == len(app.session.screened.ranked)
+        await pilot.press("escape", "4")
+        await pilot.pause()
         assert len(app.step("constraints").sectors) >= 10 and app.query_one("#constraints-form").query("Switch")
 
         await pilot.press("escape")

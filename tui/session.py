@@ -28,6 +28,7 @@ A *workspace* file saves the choices, not what was computed::
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import tomllib
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from optimizer.constraints import (
 from screener import Screen, ScreenResult, evidence, load_screen, rescreen, run_screen
 from screener.screens import FILTERS, apply_filters, screen_from_dict, screen_to_toml
 from tui.export import ExportError, export_context, export_rotation
+from tui.solve_cache import KeptSolve, keep_solve, read_solve, solve_key
 from tui.themes import dataset_theme_tags
 from universes import DEFAULT_UNIVERSE, Universe, company_record, load_universe, open_dataset
 from universes.errors import UserError
@@ -91,6 +93,9 @@ class SolveOutcome:
         The constraints cannot all hold (``conflicts`` says which).
     conflicts : tuple
         The diagnosis, one :class:`optimizer.Conflict` per reason.
+    kept : bool
+        The result was read back from an earlier run's identical first solve
+        (:mod:`tui.solve_cache`), not solved now.
     """
 
     request: int
@@ -99,6 +104,7 @@ class SolveOutcome:
     error: str = ""
     infeasible: bool = False
     conflicts: tuple[Any, ...] = field(default=())
+    kept: bool = False
 
     @property
     def superseded(self) -> bool:
@@ -180,6 +186,9 @@ class Session:
         The caller solves once (``rotation optimize``): the optimiser's first solve skips
         cvxpy's parametrised compile, which only re-solves repay (same answer; less time and
         about 50 MB less memory on the default universe).
+    keep_solves : bool
+        Keep first solves between runs and read back one whose inputs and code are unchanged
+        (:mod:`tui.solve_cache`); False always solves.
 
     Raises
     ------
@@ -200,6 +209,7 @@ class Session:
         ignore_unknown: bool = False,
         capital: float | None = None,
         solves_once: bool = False,
+        keep_solves: bool = True,
     ) -> None:
         self._lock = threading.RLock()  # guards the session's fields (held briefly)
         self._solve_lock = threading.RLock()  # one solve, or one change of the optimiser, at a time
@@ -233,7 +243,9 @@ class Session:
             self.holdings = self._read_holdings(holdings, sheet, ignore_unknown)
             self.holdings_path, self.sheet = holdings, sheet
         self.solves_once = solves_once
+        self.keep_solves = keep_solves
         self._optimizer: RotationOptimizer | None = None
+        self._kept_summary: HoldingsSummary | None = None  # with a kept solve, until the optimiser is built
         self.portfolio: RotationResult | None = None
         self.latest: SolveOutcome | None = None
 
@@ -260,6 +272,11 @@ class Session:
     def _changed(self) -> None:
         self.version += 1
 
+    def _drop_optimizer(self) -> None:
+        """The universe, holdings or cash changed: the next solve builds a new optimiser."""
+        self._optimizer = None
+        self._kept_summary = None
+
     def set_universe(self, name: str) -> None:
         """Switch universe (same date and fundamentals file): re-screen and rebuild the optimiser.
 
@@ -270,7 +287,7 @@ class Session:
         screened = run_screen(universe, self.screen, tags)
         with self._solve_lock, self._lock:
             self.universe, self.screened, self.tags = universe, screened, tags
-            self._optimizer = None
+            self._drop_optimizer()
             self._changed()
 
     def set_holdings(self, path: str | None, sheet: str | None = None, ignore_unknown: bool = False) -> None:
@@ -280,7 +297,7 @@ class Session:
             self.holdings, self.holdings_path = holdings, path or None
             self.sheet = sheet if path else None
             self.ignore_unknown = ignore_unknown
-            self._optimizer = None
+            self._drop_optimizer()
             self._changed()
 
     def set_capital(self, capital: float | None) -> None:
@@ -288,7 +305,7 @@ class Session:
         amount = check_capital(capital)
         with self._solve_lock, self._lock:
             self.capital = amount
-            self._optimizer = None
+            self._drop_optimizer()
             self._changed()
 
     def set_screen(self, screen: Screen, *, record: bool = True) -> ScreenResult:
@@ -367,7 +384,14 @@ class Session:
                     return SolveOutcome(request, self.version, None, "superseded")
                 if settings is not None:
                     self.set_settings(settings)
-                version, chosen, optimizer = self.version, self.settings, self.optimizer
+                version, chosen = self.version, self.settings
+                key = self._solve_key(chosen) if self._optimizer is None and self.keep_solves else None
+            kept = read_solve(key) if key else None
+            if kept is not None:
+                with self._lock:
+                    self._kept_summary = kept.summary
+                    return self._record(SolveOutcome(request, version, kept.result, kept=True), None)
+            optimizer = self.optimizer
             try:
                 result = optimizer.solve(chosen)
             except InfeasibleError as exc:
@@ -376,12 +400,38 @@ class Session:
                 outcome = SolveOutcome(request, version, None, str(exc))
             else:
                 outcome = SolveOutcome(request, version, result)
+                if key:
+                    keep_solve(key, KeptSolve(result, self.holdings_summary))
             with self._lock:
-                if optimizer is self._optimizer and (self.latest is None or self.latest.version <= version):
-                    self.latest = outcome
-                    if outcome.result is not None:
-                        self.portfolio = outcome.result
-            return outcome
+                return self._record(outcome, optimizer)
+
+    def _solve_key(self, settings: ConstraintSettings) -> str:
+        return solve_key(self.universe, self.screened, self.holdings, self.capital, settings, self.solves_once)
+
+    def _record(self, outcome: SolveOutcome, optimizer: RotationOptimizer | None) -> SolveOutcome:
+        """Make ``outcome`` the latest unless the inputs moved on meanwhile (lock held)."""
+        if optimizer is self._optimizer and (self.latest is None or self.latest.version <= outcome.version):
+            self.latest = outcome
+            if outcome.result is not None:
+                self.portfolio = outcome.result
+        return outcome
+
+    def prepare(self) -> None:
+        """Build the optimiser and compile its problem now, so that the next change re-solves
+        in milliseconds: after a kept first solve (:attr:`SolveOutcome.kept`) nothing is compiled.
+
+        Meant for a worker thread while the kept result is on screen; the solve it runs gives
+        the kept result again and is not recorded. Does nothing once the optimiser exists.
+        """
+        from optimizer import OptimizerError
+
+        with self._solve_lock:
+            with self._lock:
+                if self._optimizer is not None:
+                    return
+                optimizer, chosen = self.optimizer, self.settings
+            with contextlib.suppress(OptimizerError):  # settings that fail: the next solve says so
+                optimizer.solve(chosen)
 
     @property
     def is_current(self) -> bool:
@@ -406,6 +456,9 @@ class Session:
     @property
     def holdings_summary(self) -> HoldingsSummary:
         """What the session starts from (positions, value, cash, new cash)."""
+        with self._lock:
+            if self._optimizer is None and self._kept_summary is not None:
+                return self._kept_summary
         opt = self.optimizer
         if self.holdings is None:
             return HoldingsSummary("cash", 0, 0.0, 0.0, opt.portfolio_value, opt.portfolio_value)

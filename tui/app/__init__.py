@@ -110,6 +110,7 @@ class RotationApp(App[None]):
         self.last_outcome: SolveOutcome | None = None
         self._status = ("", "")  # the status line as painted: main part, solve part
         self._unshown: set[str] = set()  # ids of the hidden steps that have yet to show the last outcome
+        self._unshown_session: set[str] = set()  # ... and the session's inputs as they are now
         self._all_steps_built = False  # the steps after the first are built after the first paint
         self.busy = "loading..."
         self._solve_timer: Any = None
@@ -194,7 +195,11 @@ class RotationApp(App[None]):
         if not solve and s is not None and s.latest is not None:
             latest = s.latest
             if s.is_current and latest.result is not None:
-                solve = f"{latest.result.status}" + (f" {latest.result.solve_ms:.0f} ms" if self.show_timings else "")
+                solve = latest.result.status
+                if latest.kept:  # read back from an earlier run (tui.solve_cache): no solve time to show
+                    solve += " (kept)"
+                elif self.show_timings:
+                    solve += f" {latest.result.solve_ms:.0f} ms"
             elif latest.infeasible:
                 solve = "[b red]INFEASIBLE: see step 5[/]"
             elif latest.error and not latest.superseded:
@@ -286,6 +291,12 @@ class RotationApp(App[None]):
         outcome = session.solve(request=request)
         if session.is_latest(request):
             self.post_message(Solved(outcome))
+
+    @work(thread=True, group="prepare")
+    def prepare_solver(self, session: Session) -> None:
+        """Compile the optimiser after a kept first solve was shown, so that the first tweak
+        re-solves at once (see :meth:`tui.session.Session.prepare`)."""
+        session.prepare()
 
     @work(thread=True, exclusive=True, group="load")
     def reset_edits(self, what: str) -> None:
@@ -398,11 +409,19 @@ class RotationApp(App[None]):
         session = self.session
         if session is None:
             return
+        active = f"step-{self.query_one('#steps', TabbedContent).active}"
         for step in self.steps():
-            result = step.show_session(session)
-            if result is not None:  # a step that rebuilds its widgets is a coroutine
-                await result
+            if step.id == active:
+                await self._show_session_on(step, session)
+            else:  # filled when shown: refilling the hidden forms and tables took ~0.3 s a load
+                self._unshown_session.add(step.id or "")
         self._paint_status()
+
+    async def _show_session_on(self, step: Step, session: Session) -> None:
+        self._unshown_session.discard(step.id or "")
+        result = step.show_session(session)
+        if result is not None:  # a step that rebuilds its widgets is a coroutine
+            await result
 
     async def on_inputs_changed(self, message: InputsChanged) -> None:
         if message.what != "screen":
@@ -430,6 +449,8 @@ class RotationApp(App[None]):
                 self._unshown.add(step.id or "")
         self.busy = ""
         self._paint_status()
+        if outcome.kept:  # nothing compiled yet: compile once the kept result is on screen
+            self.call_after_refresh(self.prepare_solver, session)
         if outcome.result is None and outcome.error and not outcome.superseded:
             self.notify(outcome.error.splitlines()[0], severity="error", timeout=6)
 
@@ -566,6 +587,11 @@ class RotationApp(App[None]):
         await self._mount_hidden_steps()  # a click on a tab the moment the app appears
         if event.pane.id:
             step = self.step(event.pane.id)
+            if self.session is not None:
+                if event.pane.id == "company" and "step-screen" in self._unshown_session:
+                    await self._show_session_on(self.step("screen"), self.session)  # the card follows the ranked table's highlight
+                if step.id in self._unshown_session:
+                    await self._show_session_on(step, self.session)
             if step.id in self._unshown and self.session is not None and self.last_outcome is not None:
                 self._unshown.discard(step.id)
                 step.show_outcome(self.session, self.last_outcome)

@@ -30,6 +30,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--constraints", help="constraints .toml (default: the shipped one)")
     p.add_argument("--out", help="write the trade list workbook (.xlsx) and a broker basket CSV beside it")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="solve even when an earlier run solved the same inputs with the same code (its result is otherwise read back)",
+    )
     format_arg(p)
 
 
@@ -62,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_unknown=args.ignore_unknown,
         capital=capital,
         solves_once=True,
+        keep_solves=not args.fresh,
     )
     outcome = session.solve()
     if outcome.result is None:
@@ -104,6 +110,7 @@ def result_document(session: Any) -> dict[str, Any]:
         "objective": result.objective,
         "solve_ms": result.solve_ms,
         "solver": result.solver,
+        "kept": session.latest.kept,
         "as_of": universe.as_of.date().isoformat(),
         "universe": universe.name,
         "start": {
@@ -153,7 +160,7 @@ def render(session: Any) -> str:
     t = result.trades
     lines = [
         f"Rotation on {universe.name} ({len(screened.ranked):,} screened candidates) as of {universe.as_of.date()}: {result.status}, "
-        f"{result.solver} {result.solve_ms:.0f} ms",
+        f"{result.solver} {result.solve_ms:.0f} ms" + (" (kept from an earlier run of the same inputs; --fresh solves again)" if session.latest.kept else ""),
         f"Start: {session.start_label}",
         f"Target: value {fmt_money(t.portfolio_value)} | {s['names']} names | expected alpha {fmt_pct(s['expected_alpha'], 2)} | "
         f"volatility {fmt_pct(s['volatility'])} | tracking error {fmt_pct(s['tracking_error'])} | beta {fmt_num(s['beta'])}",

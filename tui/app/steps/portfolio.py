@@ -100,6 +100,8 @@ class PortfolioStep(SortableTables, Step):
         if r.integer is not None and not r.integer.exact:
             integer = f" | max names/min position: {r.integer.names} names, {fmt_pct(r.integer.gap, 2)} below the relaxed optimum"
         timing = f" {r.solve_ms:.0f} ms" if getattr(self.app, "show_timings", True) else ""
+        if session.latest is not None and session.latest.kept and session.latest.result is r:
+            timing += ", kept from an earlier run of the same inputs"
         rates = session.rate_sensitivity()
         rate = ""
         if rates is not None:

@@ -1,0 +1,161 @@
+"""First solves kept between runs (tui.solve_cache): read back only for the same inputs and code,
+identical to a fresh solve, and never in the way of a tweak."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT, run_cli
+
+from optimizer import Limit
+from tui.session import Session
+from tui.solve_cache import KEEP, solves_dir
+
+
+def same_result(a: object, b: object, exact: bool = True) -> None:
+    """The same portfolio: bit for bit when read back, to rounding when solved again."""
+    pd.testing.assert_frame_equal(a.weights, b.weights, check_exact=exact)  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(a.trades.trades, b.trades.trades, check_exact=exact)  # type: ignore[attr-defined]
+    assert a.stats == (b.stats if exact else pytest.approx(b.stats, rel=1e-9, abs=1e-12))  # type: ignore[attr-defined]
+
+
+def test_a_second_session_of_the_same_inputs_reads_the_first_solve_back() -> None:
+    first = Session().solve()
+    assert not first.kept and first.result is not None
+    assert len(list(solves_dir().glob("*.pickle"))) == 1
+    again = Session()
+    kept = again.solve()
+    assert kept.kept and kept.result is not None
+    same_result(kept.result, first.result)
+    assert again.is_current and again.holdings_summary.total == pytest.approx(1_000_000)
+    assert again._optimizer is None  # nothing compiled for a kept result
+    fresh = Session(keep_solves=False).solve()
+    assert not fresh.kept
+    same_result(fresh.result, first.result)  # a fresh optimiser's first solve: the same bits
+
+
+def test_any_changed_input_is_solved_afresh(tmp_path: Path) -> None:
+    base = Session()
+    key = base._solve_key(base.settings)
+    tighter = replace(base.settings, max_weight=Limit(True, 0.04))
+    assert base._solve_key(tighter) != key
+    screen = replace(base.screen, filters={**base.screen.filters, "min_piotroski": 7})
+    base.set_screen(screen)
+    assert base._solve_key(base.settings) != key
+    base.set_screen(Session().screen)
+    assert base._solve_key(base.settings) == key  # the same inputs again: the same key
+    base.set_capital(500_000)
+    assert base._solve_key(base.settings) != key
+    base.set_capital(None)
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("ticker,shares\nMCFT,100\nCASH,1000\n")
+    base.set_holdings(str(holdings))
+    with_holdings = base._solve_key(base.settings)
+    assert with_holdings != key
+    holdings.write_text("ticker,shares\nMCFT,101\nCASH,1000\n")  # the same file, one share more
+    base.set_holdings(str(holdings))
+    assert base._solve_key(base.settings) != with_holdings
+    base.set_holdings(None)
+    base.set_universe("us-all")
+    assert base._solve_key(base.settings) != key
+    assert Session(solves_once=True)._solve_key(base.settings) != key
+
+
+def test_a_kept_solve_is_prepared_then_tweaks_solve_for_real() -> None:
+    Session().solve()
+    session = Session()
+    kept = session.solve()
+    assert kept.kept
+    session.prepare()
+    assert session._optimizer is not None
+    tweak = session.solve(replace(session.settings, max_weight=Limit(True, 0.04)))
+    assert not tweak.kept and tweak.result is not None
+    assert tweak.result.weights["weight_after"].max() <= 0.04 + 1e-6
+    back = session.solve(Session().settings)  # the optimiser exists: solved, not read back
+    assert not back.kept
+    same_result(back.result, kept.result, exact=False)
+
+
+def test_damaged_files_are_solved_afresh_and_the_folder_is_pruned() -> None:
+    Session().solve()
+    (path,) = solves_dir().glob("*.pickle")
+    path.write_bytes(b"not a pickle")
+    outcome = Session().solve()
+    assert not outcome.kept and outcome.result is not None
+    assert Session().solve().kept  # the damaged file was replaced by the new solve
+    for i in range(KEEP + 3):
+        (solves_dir() / f"{i:064x}.pickle").write_bytes(b"old")
+        os.utime(solves_dir() / f"{i:064x}.pickle", (1_000_000 + i, 1_000_000 + i))
+    Session(capital=250_000).solve()
+    left = list(solves_dir().glob("*.pickle"))
+    assert len(left) == KEEP
+    assert path in left  # recently used: kept
+    assert not (solves_dir() / f"{0:064x}.pickle").exists()  # the least recently used went first
+
+
+def test_an_infeasible_first_solve_is_not_kept() -> None:
+    settings = replace(Session().settings, max_weight=Limit(True, 0.001))  # 1,000 names would be needed
+    outcome = Session(constraints=settings).solve()
+    assert outcome.result is None
+    assert not list(solves_dir().glob("*.pickle"))
+
+
+def test_reading_a_kept_solve_imports_no_solver() -> None:
+    Session().solve()
+    code = (
+        "import sys\n"
+        "from tui.session import Session\n"
+        "outcome = Session().solve()\n"
+        "print(outcome.kept, 'cvxpy' in sys.modules, 'scipy.optimize' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False", "False"]
+
+
+def test_rotation_optimize_says_when_it_read_a_kept_solve_and_fresh_solves() -> None:
+    first = run_cli("optimize", "--format", "json")
+    kept = run_cli("optimize", "--format", "json")
+    fresh = run_cli("optimize", "--format", "json", "--fresh")
+    docs = [json.loads(r.stdout) for r in (first, kept, fresh)]
+    assert [d["kept"] for d in docs] == [False, True, False]
+    assert docs[0]["trades"] == docs[1]["trades"] == docs[2]["trades"]
+    assert docs[0]["weights"] == docs[1]["weights"]
+    text = run_cli("optimize")
+    assert text.returncode == 0
+    assert "kept from an earlier run of the same inputs; --fresh solves again" in text.stdout.splitlines()[0]
+
+
+@pytest.mark.app
+async def test_the_app_shows_a_kept_first_solve_and_a_tweak_then_solves_for_real() -> None:
+    from test_app_defects import loaded, screen_text, settled, wait_for
+    from textual.widgets import Input, Switch
+
+    from tui.app import RotationApp
+
+    Session().solve()  # an earlier run of the same inputs
+    app = RotationApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app)
+        assert app.last_outcome is not None and app.last_outcome.kept
+        assert "optimal (kept)" in screen_text(app)
+        session = app.session
+        await wait_for(pilot, lambda: session._optimizer is not None)  # prepared in the worker
+        await pilot.press("4")
+        i = app.step("constraints").sectors.index("Technology")
+        app.query_one(f"#c-sector-{i}-on", Switch).value = True
+        before = app.solves
+        app.query_one(f"#c-sector-{i}-max", Input).value = "1"
+        await settled(pilot, app, before)
+        assert not app.last_outcome.kept and app.last_outcome.result is not None
+        assert "optimal (kept)" not in screen_text(app)
+        await pilot.press("5")
+        await pilot.pause(0.2)
+        assert "kept from an earlier run" not in screen_text(app)

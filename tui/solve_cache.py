@@ -1,0 +1,159 @@
+"""First solves kept between runs, so that opening the same inputs again shows the portfolio at once.
+
+The first solve of a session, and the first after its universe, holdings or cash change, has to
+import cvxpy and compile the problem: more than a second of the two or three a start takes. Its
+result depends only on the numbers that go in and the code that turns them into a portfolio, so
+:class:`tui.session.Session` keeps it on disk under a digest of exactly those, and a later first
+solve with the same digest reads it back instead of solving. Re-solves after a tweak are not
+kept: the compiled problem answers them in tens of milliseconds.
+
+The digest (SHA-256) covers:
+
+* the numbers: the universe's companies and tickers, the screen's whole table, the holdings
+  (shares, cash, untradeable names, cost basis), the new cash, the constraint settings and
+  whether the caller solves once;
+* where prices come from: the dataset's files (:func:`universes.datasets.dataset_key`) and the date;
+* the code: every source file of ``optimizer``, ``screener`` and ``universes`` and of the
+  session, and the versions of Python, numpy, pandas, scipy, cvxpy and the solvers.
+
+Change any of them and the digest changes, so a kept result is only ever one the same solve
+would give again. Kept results live in ``$ROTATION_SOLVES``, else ``<cache folder>/solves`` (see :func:`universes.paths.cache_dir`),
+at most :data:`KEEP` of them (the least recently used go first); the folder can be deleted at
+any time. A damaged file is ignored and solved afresh; a file that cannot be written is not kept.
+``Session(keep_solves=False)`` and ``rotation optimize --fresh`` always solve.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from optimizer.constraints import ConstraintSettings
+    from optimizer.rotation import RotationResult
+    from screener import ScreenResult
+    from tui.session import HoldingsSummary
+    from universes import Universe
+    from universes.holdings import Holdings
+
+#: How many kept solves the folder holds at most.
+KEEP = 64
+#: Packages whose versions can change a result.
+PACKAGES = ("numpy", "pandas", "scipy", "cvxpy", "clarabel", "scs", "osqp", "ecos", "highspy")
+#: Source folders (under the project root) whose code computes a result.
+CODE = ("optimizer", "screener", "universes")
+#: Single source files of the front-end package that take part.
+TUI_CODE = ("session.py", "solve_cache.py", "themes.py")
+
+
+@dataclass(frozen=True)
+class KeptSolve:
+    """A first solve read back: the portfolio and the holdings summary it started from."""
+
+    result: RotationResult
+    summary: HoldingsSummary
+
+
+def solves_dir() -> Path:
+    """The folder of kept solves: ``$ROTATION_SOLVES``, else ``<cache folder>/solves``."""
+    from universes.paths import cache_dir
+
+    override = os.environ.get("ROTATION_SOLVES")
+    return Path(override).expanduser() if override else cache_dir() / "solves"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of the source files that compute a result and the versions of the packages used."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(sys.version.encode())
+    for package in PACKAGES:
+        try:
+            digest.update(f"{package}={version(package)};".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package} absent;".encode())
+    files = [p for folder in CODE for p in sorted((root / folder).rglob("*")) if p.suffix in (".py", ".toml")]
+    files += [root / "tui" / name for name in TUI_CODE]
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _frame_digest(digest: Any, frame: pd.DataFrame | pd.Series) -> None:
+    """Add a frame's labels, types and values to ``digest`` (cells of any type)."""
+    if isinstance(frame, pd.DataFrame):
+        digest.update(repr((list(frame.columns), list(frame.dtypes))).encode())
+    else:
+        digest.update(repr((frame.name, frame.dtype)).encode())
+    try:
+        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    except TypeError:  # cells pandas cannot hash (lists, dicts): their text instead
+        digest.update(frame.to_csv().encode())
+
+
+def solve_key(
+    universe: Universe,
+    screened: ScreenResult,
+    holdings: Holdings | None,
+    capital: float | None,
+    settings: ConstraintSettings,
+    solves_once: bool,
+) -> str:
+    """The digest a first solve of these inputs is kept under (see the module docstring)."""
+    from optimizer.constraints import settings_to_toml
+    from universes.datasets import dataset_key
+
+    digest = hashlib.sha256(code_fingerprint().encode())
+    digest.update(repr((dataset_key(universe.dataset), universe.name, str(universe.as_of), capital, solves_once)).encode())
+    digest.update(settings_to_toml(settings).encode())
+    _frame_digest(digest, pd.Series(universe.tickers, name="tickers"))
+    _frame_digest(digest, universe.companies)
+    _frame_digest(digest, screened.table)
+    if holdings is not None:
+        digest.update(repr((holdings.cash, holdings.source, holdings.warnings)).encode())
+        for part in (holdings.shares, holdings.untradeable, holdings.cost_basis):
+            _frame_digest(digest, part)
+    return digest.hexdigest()
+
+
+def read_solve(key: str) -> KeptSolve | None:
+    """The solve kept under ``key``, or None (none kept, or a file that cannot be read)."""
+    path = solves_dir() / f"{key}.pickle"
+    try:
+        with path.open("rb") as fh:
+            kept = pickle.load(fh)  # written by keep_solve into the user's own cache folder
+        os.utime(path)  # recently used: pruned last
+    except Exception:  # absent, damaged or from other code: solved afresh, never trusted
+        return None
+    return kept if isinstance(kept, KeptSolve) else None
+
+
+def _dump(kept: KeptSolve, path: Path) -> None:
+    with path.open("wb") as fh:
+        pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def keep_solve(key: str, kept: KeptSolve) -> None:
+    """Keep a first solve under ``key`` (atomically); drop the least recently used beyond :data:`KEEP`."""
+    from universes.files import atomic_write
+
+    folder = solves_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / f"{key}.pickle", lambda tmp: _dump(kept, tmp))
+        files = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[KEEP:]:
+            old.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return
