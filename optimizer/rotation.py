@@ -185,6 +185,58 @@ class RotationResult:
         return w[held].sort_values("weight_after", ascending=False)
 
 
+@dataclass(frozen=True)
+class StartingPoint:
+    """What a rotation starts from, valued at the universe's as-of prices.
+
+    Attributes
+    ----------
+    holdings : universes.holdings.Holdings
+        The holdings with the new cash added (all cash without holdings).
+    held : pandas.Index
+        Held tickers with a price.
+    unpriced : list of str
+        Held tickers with no price on the date (left out of the value, never traded).
+    held_value : float
+        The priced positions' value (USD).
+    value : float
+        ``held_value`` plus cash: what the weights of a result are fractions of.
+    """
+
+    holdings: Holdings
+    held: pd.Index
+    unpriced: list[str]
+    held_value: float
+    value: float
+
+
+def starting_point(universe: Universe, holdings: Holdings | None = None, capital: float | None = None) -> StartingPoint:
+    """The holdings plus new cash ``capital``, valued (see :class:`RotationOptimizer`).
+
+    Raises
+    ------
+    OptimizerError
+        Negative capital, or nothing to invest.
+    """
+    from universes.holdings import Holdings
+    from universes.loader import market_frame
+
+    if capital is not None and capital < 0:
+        raise OptimizerError("Capital must be zero or more.")
+    if holdings is None:
+        holdings = Holdings.all_cash(DEFAULT_CAPITAL if capital is None else capital)
+    elif capital:
+        holdings = Holdings(holdings.shares, holdings.cash + capital, holdings.untradeable, holdings.cost_basis, holdings.source, holdings.warnings)
+    everyone, _ = market_frame(universe.dataset, universe.as_of)
+    priced = everyone["price"].reindex(holdings.shares.index)
+    held = holdings.shares.index[priced.notna()]
+    held_value = float((holdings.shares.reindex(held) * priced.reindex(held)).sum())
+    value = held_value + holdings.cash
+    if value <= 0:
+        raise OptimizerError("Nothing to invest: the holdings are worth nothing and there is no cash. Pass --capital.")
+    return StartingPoint(holdings, held, list(holdings.shares.index[priced.isna()]), held_value, value)
+
+
 @dataclass
 class _Frame:
     """One candidate set: the data a problem is compiled from, and the compiled problems."""
@@ -241,33 +293,19 @@ class RotationOptimizer:
         solver: SolverSettings | None = None,
     ) -> None:
         from universes import open_dataset
-        from universes.holdings import Holdings
         from universes.loader import market_frame
 
-        if capital is not None and capital < 0:
-            raise OptimizerError("Capital must be zero or more.")
         self.universe = universe
         self.screen = screen
-        if holdings is None:
-            holdings = Holdings.all_cash(DEFAULT_CAPITAL if capital is None else capital)
-        elif capital:
-            holdings = Holdings(holdings.shares, holdings.cash + capital, holdings.untradeable, holdings.cost_basis, holdings.source, holdings.warnings)
-        self.holdings = holdings
+        start = starting_point(universe, holdings, capital)
+        self.holdings, self.held, self.unpriced, self.portfolio_value = start.holdings, start.held, start.unpriced, start.value
         self.user_alpha = alpha
         self.solver = solver or SolverSettings()
         dataset = open_dataset(universe.dataset)
         everyone, _ = market_frame(universe.dataset, universe.as_of)
-        held = holdings.shares.index
-        priced = everyone["price"].reindex(held)
-        self.unpriced = list(held[priced.isna()])
-        self.held = held[priced.notna()]
         self.market = everyone.loc[self.held.union(universe.tickers)]
         self.model_tickers = universe.tickers.append(self.held.difference(universe.tickers))
         self.prices = dataset.prices.select(self.model_tickers, until=universe.as_of)
-        value = holdings.shares.reindex(self.held) * self.market.loc[self.held, "price"]
-        self.portfolio_value = float(value.sum() + holdings.cash)
-        if self.portfolio_value <= 0:
-            raise OptimizerError("Nothing to invest: the holdings are worth nothing and there is no cash. Pass --capital.")
         cap = universe.companies["market_cap"]
         self.benchmark = (cap / cap.sum()).reindex(self.model_tickers).fillna(0.0)
         self._risk: dict[tuple[str, int], RiskModel] = {}

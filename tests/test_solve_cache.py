@@ -68,6 +68,17 @@ def test_any_changed_input_is_solved_afresh(tmp_path: Path) -> None:
     assert Session(solves_once=True)._solve_key(base.settings) != key
 
 
+def test_switching_back_to_a_universe_reads_its_kept_solve() -> None:
+    session = Session()
+    assert not session.solve().kept
+    session.set_universe("us-small")
+    assert session.start_label  # the app's step 1 shows it before the solve: it must not build the optimiser
+    assert not session.solve().kept
+    session.set_universe("us-small-manufacturing")
+    assert session.holdings_summary.total == pytest.approx(1_000_000)
+    assert session.solve().kept
+
+
 def test_a_kept_solve_is_prepared_then_tweaks_solve_for_real() -> None:
     Session().solve()
     session = Session()

@@ -47,7 +47,7 @@ from optimizer.constraints import (
 from screener import Screen, ScreenResult, evidence, load_screen, rescreen, run_screen
 from screener.screens import FILTERS, apply_filters, screen_from_dict, screen_to_toml
 from tui.export import ExportError, export_context, export_rotation
-from tui.solve_cache import KeptSolve, keep_solve, read_solve, solve_key
+from tui.solve_cache import keep_solve, read_solve, solve_key
 from tui.themes import dataset_theme_tags
 from universes import DEFAULT_UNIVERSE, Universe, company_record, load_universe, open_dataset
 from universes.errors import UserError
@@ -245,7 +245,6 @@ class Session:
         self.solves_once = solves_once
         self.keep_solves = keep_solves
         self._optimizer: RotationOptimizer | None = None
-        self._kept_summary: HoldingsSummary | None = None  # with a kept solve, until the optimiser is built
         self.portfolio: RotationResult | None = None
         self.latest: SolveOutcome | None = None
 
@@ -262,12 +261,14 @@ class Session:
             if self._optimizer is None:
                 from optimizer import RotationOptimizer, SolverSettings
 
-                capital = self.capital
-                if capital is None:
-                    capital = 0.0 if self.holdings is not None else DEFAULT_CAPITAL
                 solver = SolverSettings(substitute_first=self.solves_once)
-                self._optimizer = RotationOptimizer(self.universe, self.screened, holdings=self.holdings, capital=capital, solver=solver)
+                self._optimizer = RotationOptimizer(self.universe, self.screened, holdings=self.holdings, capital=self._new_cash(), solver=solver)
             return self._optimizer
+
+    def _new_cash(self) -> float:
+        if self.capital is not None:
+            return self.capital
+        return 0.0 if self.holdings is not None else DEFAULT_CAPITAL
 
     def _changed(self) -> None:
         self.version += 1
@@ -275,7 +276,6 @@ class Session:
     def _drop_optimizer(self) -> None:
         """The universe, holdings or cash changed: the next solve builds a new optimiser."""
         self._optimizer = None
-        self._kept_summary = None
 
     def set_universe(self, name: str) -> None:
         """Switch universe (same date and fundamentals file): re-screen and rebuild the optimiser.
@@ -389,8 +389,7 @@ class Session:
             kept = read_solve(key) if key else None
             if kept is not None:
                 with self._lock:
-                    self._kept_summary = kept.summary
-                    return self._record(SolveOutcome(request, version, kept.result, kept=True), None)
+                    return self._record(SolveOutcome(request, version, kept, kept=True), None)
             optimizer = self.optimizer
             try:
                 result = optimizer.solve(chosen)
@@ -401,7 +400,7 @@ class Session:
             else:
                 outcome = SolveOutcome(request, version, result)
                 if key:
-                    keep_solve(key, KeptSolve(result, self.holdings_summary))
+                    keep_solve(key, result)
             with self._lock:
                 return self._record(outcome, optimizer)
 
@@ -456,25 +455,21 @@ class Session:
     @property
     def holdings_summary(self) -> HoldingsSummary:
         """What the session starts from (positions, value, cash, new cash)."""
-        with self._lock:
-            if self._optimizer is None and self._kept_summary is not None:
-                return self._kept_summary
-        opt = self.optimizer
+        from optimizer.rotation import starting_point
+
+        start = starting_point(self.universe, self.holdings, self._new_cash())
         if self.holdings is None:
-            return HoldingsSummary("cash", 0, 0.0, 0.0, opt.portfolio_value, opt.portfolio_value)
+            return HoldingsSummary("cash", 0, 0.0, 0.0, start.value, start.value)
         h = self.holdings
-        price = opt.market["price"].reindex(opt.held)
-        value = float((h.shares.reindex(opt.held) * price).sum())
-        new_cash = float(self.capital or 0.0)
         return HoldingsSummary(
             source=h.source,
-            positions=len(opt.held),
-            value=value,
+            positions=len(start.held),
+            value=start.held_value,
             cash=h.cash,
-            new_cash=new_cash,
-            total=opt.portfolio_value,
+            new_cash=float(self.capital or 0.0),
+            total=start.value,
             untradeable=tuple(h.untradeable.index),
-            unpriced=tuple(opt.unpriced),
+            unpriced=tuple(start.unpriced),
             warnings=h.warnings,
         )
 

@@ -30,7 +30,6 @@ import hashlib
 import os
 import pickle
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from optimizer.constraints import ConstraintSettings
     from optimizer.rotation import RotationResult
     from screener import ScreenResult
-    from tui.session import HoldingsSummary
     from universes import Universe
     from universes.holdings import Holdings
 
@@ -52,14 +50,6 @@ PACKAGES = ("numpy", "pandas", "scipy", "cvxpy", "clarabel", "scs", "osqp", "eco
 CODE = ("optimizer", "screener", "universes")
 #: Single source files of the front-end package that take part.
 TUI_CODE = ("session.py", "solve_cache.py", "themes.py")
-
-
-@dataclass(frozen=True)
-class KeptSolve:
-    """A first solve read back: the portfolio and the holdings summary it started from."""
-
-    result: RotationResult
-    summary: HoldingsSummary
 
 
 def solves_dir() -> Path:
@@ -127,7 +117,7 @@ def solve_key(
     return digest.hexdigest()
 
 
-def read_solve(key: str) -> KeptSolve | None:
+def read_solve(key: str) -> RotationResult | None:
     """The solve kept under ``key``, or None (none kept, or a file that cannot be read)."""
     path = solves_dir() / f"{key}.pickle"
     try:
@@ -136,15 +126,17 @@ def read_solve(key: str) -> KeptSolve | None:
         os.utime(path)  # recently used: pruned last
     except Exception:  # absent, damaged or from other code: solved afresh, never trusted
         return None
-    return kept if isinstance(kept, KeptSolve) else None
+    from optimizer.rotation import RotationResult
+
+    return kept if isinstance(kept, RotationResult) else None
 
 
-def _dump(kept: KeptSolve, path: Path) -> None:
+def _dump(kept: RotationResult, path: Path) -> None:
     with path.open("wb") as fh:
         pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def keep_solve(key: str, kept: KeptSolve) -> None:
+def keep_solve(key: str, kept: RotationResult) -> None:
     """Keep a first solve under ``key`` (atomically); drop the least recently used beyond :data:`KEEP`."""
     from universes.files import atomic_write
 
