@@ -24,8 +24,9 @@ COMMANDS = {
     "show MCFT": ["show", "MCFT"],
     "screen --top 20": ["screen", "--top", "20"],
     "optimize": ["optimize"],
+    "optimize --fresh": ["optimize", "--fresh"],
 }
-GOALS_S = {"universes": 0.3, "show MCFT": 0.8, "screen --top 20": 0.8, "optimize": 1.2}
+GOALS_S = {"universes": 0.3, "show MCFT": 0.8, "screen --top 20": 0.8, "optimize": 1.2, "optimize --fresh": 1.2}
 GOAL_MB = 350
 
 
