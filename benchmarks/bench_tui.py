@@ -3,16 +3,17 @@
 Targets on the 2-core reference machine:
 
 * ``cold_start_ms``: from launching a fresh Python process to the app's first interactive
-  screen (the steps and key bar drawn, keys accepted), 1.0 s or less. Measured in a child
+  screen (step 1 and the key bar drawn, keys accepted), 1.0 s or less. Measured in a child
   process that runs the real app headless and reports when Textual calls ``on_ready``.
-  The other seven steps are built just after that paint (``all_steps_ms``); a key pressed
-  before then is answered once they exist.
-* ``first_portfolio_ms``: from launching the process to the first portfolio painted (the
-  default universe loaded and screened in a worker), 1.0 s or less, when an earlier run solved
-  the same inputs with the same code: the usual start, whose first solve is read back
-  (:mod:`tui.solve_cache`) and compiled after the paint.
-  ``first_portfolio_first_run_ms`` is the same with no kept solve (a first run, or inputs or code
-  changed): cvxpy imported, the problem compiled and solved before the paint.
+  The other seven steps are built once the first session is on screen (``all_steps_ms``); a
+  key pressed before then builds them at once.
+* ``first_portfolio_ms``: from launching the process to the end of the first screen update
+  after the app handled the session and its first solve (the status line shows the portfolio;
+  the default universe loaded and screened in a worker), 1.0 s or less, when an earlier run
+  solved the same inputs with the same code: the usual start, whose first solve is read back
+  (:mod:`tui.solve_cache`) and compiled after the paint. ``first_portfolio_first_run_ms`` is
+  the same with no kept solve (a first run, or inputs or code changed): cvxpy imported, the
+  problem compiled and solved before the paint.
 * ``switch_us_all_ms``: picking us-all in step 1 to its first portfolio painted, 1.5 s or less
   (the status line says what is loading meanwhile), the first time in this run and with no kept
   solve. ``switch_back_kept_ms``: picking it again after another universe, whose solve is then
@@ -53,7 +54,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import os, sys, time, json
 t0 = float(os.environ["BENCH_T0"])
+from textual.screen import Screen
 from tui.app import RotationApp
+
+updates = []  # when each screen update (layout and compositor tick) ended
+tick = Screen._on_timer_update
+def timed(screen):
+    tick(screen)
+    updates.append(time.time())
+Screen._on_timer_update = timed
 
 class Probe(RotationApp):
     def on_ready(self) -> None:
@@ -66,10 +75,14 @@ class Probe(RotationApp):
 
     async def on_session_ready(self, message) -> None:
         await super().on_session_ready(message)
-        self.call_after_refresh(self._done)
+        self.handled = time.time()
+        self.set_interval(0.01, self._done)
 
     def _done(self) -> None:
-        print(json.dumps({"cold_start_ms": self.ready_ms, "all_steps_ms": self.steps_ms, "first_portfolio_ms": (time.time() - t0) * 1000, "kept": self.last_outcome.kept}))
+        painted = [t for t in updates if t > self.handled]
+        if not painted or not hasattr(self, "steps_ms"):
+            return
+        print(json.dumps({"cold_start_ms": self.ready_ms, "all_steps_ms": self.steps_ms, "first_portfolio_ms": (painted[0] - t0) * 1000, "kept": self.last_outcome.kept}))
         self.exit()
 
 Probe().run(headless=True)

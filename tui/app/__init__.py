@@ -135,14 +135,15 @@ class RotationApp(App[None]):
     def on_mount(self) -> None:
         self._install_sigterm()
         self.open_session(self.start_universe, self.workspace_path)
-        self.call_after_refresh(self._mount_hidden_steps)
 
     async def _mount_hidden_steps(self) -> None:
-        """Build the steps not shown at start once the first one is on screen.
+        """Build the steps not shown at start, once the first session is on screen (or at once
+        when a key or a tab click needs them).
 
         Composing all eight steps (some 460 widgets) before the first paint kept the app blank
-        for most of a second. This runs in the app's own message queue, so a key pressed
-        meanwhile, or the session arriving, is handled once every step exists.
+        for most of a second, and building them while the session loads slowed the load as
+        much. This runs in the app's own message queue, so a key pressed meanwhile is handled
+        once every step exists; each new step shows the session when it is first shown.
         """
         if self._all_steps_built:  # every key's action passes here: no walk of the DOM
             return
@@ -150,6 +151,9 @@ class RotationApp(App[None]):
             pane = self.query_one(f"#{key}", TabPane)
             if not pane.children:
                 await pane.mount(step(id=f"step-{key}"))
+                if self.session is not None:
+                    self._unshown_session.add(f"step-{key}")
+                    self._unshown.add(f"step-{key}")
         self._all_steps_built = True
 
     def _install_sigterm(self) -> None:
@@ -174,8 +178,8 @@ class RotationApp(App[None]):
         return self.query_one(f"#step-{key}", Step)
 
     def steps(self) -> list[Step]:
-        """Every step widget, in order."""
-        return [self.step(key) for key, _, _ in STEPS]
+        """Every step widget built so far, in order (all of them once the first session is shown)."""
+        return list(self.query(Step))
 
     # ------------------------------------------------------------------ status
     def set_busy(self, text: str) -> None:
@@ -390,7 +394,6 @@ class RotationApp(App[None]):
 
     # ------------------------------------------------------------------ results
     async def on_session_ready(self, message: SessionReady) -> None:
-        await self._mount_hidden_steps()  # already done unless the session beat the first paint
         first = self.session is None
         self.session = message.session
         self.workspace_path = message.workspace  # only a workspace that opened; ctrl+s offers it
@@ -404,6 +407,7 @@ class RotationApp(App[None]):
         self.notify(f"{u.name}: {len(u):,} companies as of {u.as_of.date()}", timeout=4)
         if first and self.focused is None:
             self._focus_step(self.query_one("#steps", TabbedContent).active)
+        self.call_after_refresh(self._mount_hidden_steps)
 
     async def _show_session(self) -> None:
         session = self.session
@@ -584,7 +588,8 @@ class RotationApp(App[None]):
 
     @on(TabbedContent.TabActivated)
     async def _tab(self, event: TabbedContent.TabActivated) -> None:
-        await self._mount_hidden_steps()  # a click on a tab the moment the app appears
+        if not event.pane.children:
+            await self._mount_hidden_steps()  # a click on a tab the moment the app appears
         if event.pane.id:
             step = self.step(event.pane.id)
             if self.session is not None:
