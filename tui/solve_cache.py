@@ -9,7 +9,7 @@ kept: the compiled problem answers them in tens of milliseconds.
 
 The digest (SHA-256) covers:
 
-* the numbers: the universe's companies and tickers, the screen's whole table, the holdings
+* the numbers: the universe's companies and tickers, the screen and its whole table, the holdings
   (shares, cash, untradeable names, cost basis), the new cash, the constraint settings and
   whether the caller solves once;
 * where prices come from: the dataset's files (:func:`universes.datasets.dataset_key`) and the date;
@@ -102,11 +102,13 @@ def solve_key(
 ) -> str:
     """The digest a first solve of these inputs is kept under (see the module docstring)."""
     from optimizer.constraints import settings_to_toml
+    from screener.screens import screen_to_toml
     from universes.datasets import dataset_key
 
     digest = hashlib.sha256(code_fingerprint().encode())
     digest.update(repr((dataset_key(universe.dataset), universe.name, str(universe.as_of), capital, solves_once)).encode())
     digest.update(settings_to_toml(settings).encode())
+    digest.update(screen_to_toml(screened.screen).encode())
     _frame_digest(digest, pd.Series(universe.tickers, name="tickers"))
     _frame_digest(digest, universe.companies)
     _frame_digest(digest, screened.table)
