@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static, Swi
 from textual.widgets.data_table import ColumnKey
 
 from tui.app.messages import CompanyChosen, EditsReset, ScreenEdited
-from tui.app.steps.base import Step, right, switch_parts
+from tui.app.steps.base import Cell, Step, right, switch_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,7 @@ class Column:
 
         if self.kind == "text":
             text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-            return text[: self.width] if self.width else text
+            return Cell(text[: self.width] if self.width else text, end="")  # as is, not read as markup
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return right("-")
         if self.kind == "int":
@@ -305,7 +305,8 @@ class ScreenStep(Step):
         search = f" | search {self.search_text!r}: {len(self._rows):,} rows" if self.search_text else ""
         self.query_one("#screen-info", Static).update(
             f"{session.screen.name} | {len(session.screened.ranked):,} of {len(u):,} pass | sorted by "
-            f"{COLUMNS[self.sort_column].label}{' (desc)' if self.sort_reverse else ''}{search}"
+            f"{COLUMNS[self.sort_column].label}{' (desc)' if self.sort_reverse else ''}{search}",
+            layout=False,  # one line high (app.tcss), its size never changes: no layout of the whole screen after a sort
         )
 
     @on(DataTable.RowHighlighted, "#screen-table")
