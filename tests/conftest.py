@@ -3,10 +3,12 @@ does touches the user's real data directory."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,14 @@ def rotation_home(
     monkeypatch.setenv("ROTATION_HOME", str(home))
     monkeypatch.setenv("ROTATION_SOLVES", str(home / "solves"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def unfreeze_after_test() -> Iterator[None]:
+    """The app freezes what it has loaded (tui.app.freeze_long_lived); one test's app must not
+    stay frozen, uncollectable, through the tests after it in the same process."""
+    yield
+    gc.unfreeze()
 
 
 def run_cli(
