@@ -273,10 +273,6 @@ class Session:
     def _changed(self) -> None:
         self.version += 1
 
-    def _drop_optimizer(self) -> None:
-        """The universe, holdings or cash changed: the next solve builds a new optimiser."""
-        self._optimizer = None
-
     def set_universe(self, name: str) -> None:
         """Switch universe (same date and fundamentals file): re-screen and rebuild the optimiser.
 
@@ -287,7 +283,7 @@ class Session:
         screened = run_screen(universe, self.screen, tags)
         with self._solve_lock, self._lock:
             self.universe, self.screened, self.tags = universe, screened, tags
-            self._drop_optimizer()
+            self._optimizer = None
             self._changed()
 
     def set_holdings(self, path: str | None, sheet: str | None = None, ignore_unknown: bool = False) -> None:
@@ -297,7 +293,7 @@ class Session:
             self.holdings, self.holdings_path = holdings, path or None
             self.sheet = sheet if path else None
             self.ignore_unknown = ignore_unknown
-            self._drop_optimizer()
+            self._optimizer = None
             self._changed()
 
     def set_capital(self, capital: float | None) -> None:
@@ -305,7 +301,7 @@ class Session:
         amount = check_capital(capital)
         with self._solve_lock, self._lock:
             self.capital = amount
-            self._drop_optimizer()
+            self._optimizer = None
             self._changed()
 
     def set_screen(self, screen: Screen, *, record: bool = True) -> ScreenResult:
@@ -385,7 +381,9 @@ class Session:
                 if settings is not None:
                     self.set_settings(settings)
                 version, chosen = self.version, self.settings
-                key = self._solve_key(chosen) if self._optimizer is None and self.keep_solves else None
+                fresh = self._optimizer is None and self.keep_solves
+            # the universe, screen, holdings and cash change only under the solve lock, held here
+            key = self._solve_key(chosen) if fresh else None
             kept = read_solve(key) if key else None
             if kept is not None:
                 with self._lock:

@@ -169,8 +169,6 @@ class RotationApp(App[None]):
                     self._unshown_session.add(f"step-{key}")
                     self._unshown.add(f"step-{key}")
         self._all_steps_built = True
-        if self.session is not None:
-            freeze_long_lived()
 
     def _install_sigterm(self) -> None:
         """On SIGTERM, remove an export's temporary files before the app goes (exports run in a
@@ -424,7 +422,13 @@ class RotationApp(App[None]):
         self.notify(f"{u.name}: {len(u):,} companies as of {u.as_of.date()}", timeout=4)
         if first and self.focused is None:
             self._focus_step(self.query_one("#steps", TabbedContent).active)
-        self.call_after_refresh(self._mount_hidden_steps)
+        if first:
+            self.call_after_refresh(self._settle)
+
+    async def _settle(self) -> None:
+        """Once the first session is painted: build the other steps, then freeze what is loaded."""
+        await self._mount_hidden_steps()
+        freeze_long_lived()
 
     async def _show_session(self) -> None:
         session = self.session
