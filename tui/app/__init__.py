@@ -128,6 +128,7 @@ class RotationApp(App[None]):
         self._all_steps_built = False  # the steps after the first are built after the first paint
         self.busy = "loading..."
         self._solve_timer: Any = None
+        self._busy_timer: Any = None
         self._screen_timer: Any = None
         self.pending_screen: Any = None
         self._load_lock = threading.Lock()
@@ -575,10 +576,11 @@ class RotationApp(App[None]):
 
     def request_solve(self) -> None:
         """Re-solve shortly (a burst of changes becomes one solve)."""
-        if self._solve_timer is not None:
-            self._solve_timer.stop()
+        for timer in (self._solve_timer, self._busy_timer):
+            if timer is not None:
+                timer.stop()
         self.busy = "solving..."
-        self.set_timer(BUSY_SHOWN_AFTER_S, self._paint_status)
+        self._busy_timer = self.set_timer(BUSY_SHOWN_AFTER_S, self._paint_status)  # only a solve that takes a while says so
         self._solve_timer = self.set_timer(DEBOUNCE_S, self._launch_solve)
 
     def _launch_solve(self) -> None:
