@@ -25,6 +25,7 @@ any time. A damaged file is ignored and solved afresh; a file that cannot be wri
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -125,9 +126,10 @@ def read_solve(key: str) -> RotationResult | None:
     try:
         with path.open("rb") as fh:
             kept = pickle.load(fh)  # written by keep_solve into the user's own cache folder
-        os.utime(path)  # recently used: pruned last
     except Exception:  # absent, damaged or from other code: solved afresh, never trusted
         return None
+    with contextlib.suppress(OSError):  # a folder the user made read-only still serves
+        os.utime(path)  # recently used: pruned last
     from optimizer.rotation import RotationResult
 
     return kept if isinstance(kept, RotationResult) else None
