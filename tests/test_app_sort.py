@@ -4,6 +4,8 @@ last in both directions, the header's arrow moves, and the highlighted company s
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from test_app_defects import loaded, wait_for
 from textual.widgets import DataTable, Static
@@ -61,15 +63,17 @@ async def test_sort_keeps_missing_values_last_both_ways_and_the_highlight_on_its
             await wait_for(pilot, lambda: table.scroll_y <= table.cursor_row < table.scroll_y + table.size.height - 1)
 
         step.sort_by("rank", reverse=False)  # back to the ranking
+        assert not gc.isenabled()  # the collector waits for the paint ...
         await pilot.pause()
+        await wait_for(pilot, gc.isenabled)  # ... and runs again after it
         assert shown_order(table) == list(ranked.index) and arrows(table) == {"rank": "^"}
         assert table.cursor_row == list(ranked.index).index(pick)
 
+        step.sort_by("ticker")  # the app closed before the paint still turns it back on
+    assert gc.isenabled()
 
 async def test_what_the_app_loaded_is_left_out_of_garbage_collections() -> None:
     """Full collections walked ~450,000 long-lived objects (~250 ms stalls in a sort or a tweak)."""
-    import gc
-
     gc.unfreeze()
     app = RotationApp()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -115,6 +116,7 @@ class ScreenStep(Step):
         self.search_text = ""
         self.selected: str | None = None
         self._rows: pd.DataFrame | None = None
+        self._gc_paused = False  # sort_by turned the garbage collector off until the next paint
 
     def compose(self) -> ComposeResult:
         from screener import FACTORS, UNCERTAINTY_LEVELS
@@ -326,6 +328,12 @@ class ScreenStep(Step):
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
         """Sort by a column (the same column again reverses the order)."""
+        if gc.isenabled():
+            # Drawing the ~500 cells again allocates enough to start the collector some 20
+            # times (about 5 ms of the 50 ms budget); it runs once the table is painted instead.
+            gc.disable()
+            self._gc_paused = True
+            self.call_after_refresh(self._resume_gc)
         if reverse is not None:
             self.sort_column, self.sort_reverse = column, reverse
         elif column == self.sort_column:
@@ -340,6 +348,14 @@ class ScreenStep(Step):
         self._sort_table()
         table.refresh()
         self._info()
+
+    def _resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
+
+    def on_unmount(self) -> None:
+        self._resume_gc()  # never leave the collector off (an app closed before the paint)
 
     def action_sort(self) -> None:
         """Pick the column to sort by from a list."""
