@@ -72,6 +72,7 @@ async def test_sort_keeps_missing_values_last_both_ways_and_the_highlight_on_its
         step.sort_by("ticker")  # the app closed before the paint still turns it back on
     assert gc.isenabled()
 
+
 async def test_what_the_app_loaded_is_left_out_of_garbage_collections() -> None:
     """Full collections walked ~450,000 long-lived objects (~250 ms stalls in a sort or a tweak)."""
     gc.unfreeze()
