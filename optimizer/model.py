@@ -58,6 +58,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._cvxpy import load_cvxpy
+
 if TYPE_CHECKING:
     import cvxpy as cp
 
@@ -113,6 +115,7 @@ ACCEPT_VIOLATION = 1e-7
 
 @functools.cache
 def _installed_solvers() -> frozenset[str]:
+    load_cvxpy()
     import cvxpy as cp
 
     return frozenset(cp.installed_solvers())
@@ -365,7 +368,8 @@ class CompiledProblem:
     """
 
     def __init__(self, data: ProblemData, elastic: bool = False) -> None:
-        import cvxpy as cp  # loaded on the first compile: reading a result needs no solver
+        load_cvxpy()  # loaded on the first compile: reading a result needs no solver
+        import cvxpy as cp
 
         self.data = data
         self.elastic = elastic

@@ -103,6 +103,37 @@ def test_reading_commands_do_not_load_the_solver() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_a_solve_leaves_scipy_stats_unloaded_and_it_still_works_after() -> None:
+    """cvxpy loads without scipy.stats (0.4 s); the real module and cvxpy's use of it still work."""
+    code = (
+        "import sys\n"
+        "from tui.session import Session\n"
+        "outcome = Session(keep_solves=False).solve()\n"
+        "assert outcome.result is not None and outcome.result.status == 'optimal', outcome\n"
+        "assert 'cvxpy' in sys.modules and 'scipy.stats' not in sys.modules, 'scipy.stats loaded'\n"
+        "import numpy as np, cvxpy as cp\n"
+        "atom = cp.quantum_rel_entr(cp.Constant(np.diag([0.5, 0.5])), cp.Constant(np.diag([0.25, 0.75])))\n"
+        "assert abs(atom.value - 0.5 * np.log(2) - 0.5 * np.log(2 / 3)) < 1e-9, atom.value\n"
+        "import scipy.stats\n"
+        "assert type(scipy.stats).__name__ == 'module' and scipy.stats.norm.cdf(0.0) == 0.5\n"
+        "assert sys.modules['scipy'].stats is scipy.stats\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cvxpy_loads_as_usual_when_scipy_stats_is_already_loaded() -> None:
+    code = (
+        "import sys, scipy.stats\n"
+        "from optimizer._cvxpy import load_cvxpy\n"
+        "cp = load_cvxpy()\n"
+        "assert cp is sys.modules['cvxpy'] and sys.modules['scipy.stats'] is scipy.stats\n"
+        "assert sys.modules['cvxpy.atoms.quantum_rel_entr'].entropy is scipy.stats.entropy\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_session_core_imports_no_textual() -> None:
     code = "import sys\nimport tui.session, tui.export\nassert 'textual' not in sys.modules\n"
     done = run_python(code)
