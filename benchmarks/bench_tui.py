@@ -11,7 +11,7 @@ Targets on the 2-core reference machine:
   after the app handled the session and its first solve (the status line shows the portfolio;
   the default universe loaded and screened in a worker), 1.0 s or less, when an earlier run
   solved the same inputs with the same code: the usual start, whose first solve is read back
-  (:mod:`tui.solve_cache`) and compiled after the paint. ``first_portfolio_first_run_ms`` is
+  (:mod:`tui.kept`) and compiled after the paint. ``first_portfolio_first_run_ms`` is
   the same with no kept solve (a first run, or inputs or code changed): cvxpy imported, the
   problem compiled and solved before the paint.
 * ``switch_us_all_ms``: picking us-all in step 1 to its first portfolio painted, 1.5 s or less
@@ -96,10 +96,10 @@ def cold_start(runs: int, kept: bool) -> tuple[list[float], list[float], list[fl
     """Start the app ``runs`` times; ``kept``: with the first solve kept by an earlier run
     (one unmeasured start primes it), else with no kept solve (an empty folder each run)."""
     ready, steps, data = [], [], []
-    primed = tempfile.mkdtemp(prefix="rotation-bench-solves-")
+    primed = tempfile.mkdtemp(prefix="rotation-bench-kept-")
     for i in range(runs + kept):
-        folder = primed if kept else tempfile.mkdtemp(prefix="rotation-bench-solves-")
-        env = user_env(BENCH_T0=repr(time.time()), ROTATION_SOLVES=folder)
+        folder = primed if kept else tempfile.mkdtemp(prefix="rotation-bench-kept-")
+        env = user_env(BENCH_T0=repr(time.time()), ROTATION_KEPT=folder)
         done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
         line = [x for x in done.stdout.splitlines() if x.startswith("{")]
         if not line:
@@ -268,7 +268,7 @@ def main() -> None:
     args = p.parse_args()
     ready, steps, data = cold_start(args.runs, kept=True)
     _, _, first_run = cold_start(args.runs, kept=False)
-    os.environ["ROTATION_SOLVES"] = tempfile.mkdtemp(prefix="rotation-bench-solves-")  # nothing kept yet
+    os.environ["ROTATION_KEPT"] = tempfile.mkdtemp(prefix="rotation-bench-kept-")  # nothing kept yet
     t = asyncio.run(tweaks(["20", "25", "15", "22", "18", "28", "12", "24"]))
     tweak, screen_tweak, repaint = t["tweak"]["painted"], t["screen"]["painted"], t["repaint"]["painted"]
     switch = t["switch"]["painted"][0]

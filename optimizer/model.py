@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ._cvxpy import load_cvxpy
 
@@ -332,7 +331,7 @@ class _ClarabelResolver:
         send: dict[str, Any] = {}
         sent: dict[str, tuple[np.ndarray, ...]] = {}
         for key, value in data.items():
-            if sp.issparse(value) and value.format == "csc":
+            if getattr(value, "format", None) == "csc":  # a scipy.sparse matrix
                 parts: tuple[np.ndarray, ...] = (value.indptr, value.indices, value.data)
             elif isinstance(value, np.ndarray):
                 parts = (value,)
@@ -424,6 +423,8 @@ class CompiledProblem:
             definitions = []
         else:
             # trade = w for names only ever bought, a variable >= |w - w0| for the others
+            import scipy.sparse as sp
+
             pick = sp.csr_matrix((np.ones(held.size), (held, np.arange(held.size))), shape=(n, held.size))
             trade_var = cp.Variable(held.size, name="trade")
             trade = cp.multiply((~both).astype(float), w) + pick @ trade_var

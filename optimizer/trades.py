@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 TRADE_COLUMNS = (
     "ticker",
@@ -241,7 +240,9 @@ def choose_lots(
     problems : list of str
         Per-name bounds that cannot hold at this lot size.
     """
-    # scipy.optimize takes 0.15 s to import: only when lots are chosen (reading a result needs none)
+    # scipy.optimize and scipy.sparse take 0.2 s to import: only when lots are chosen (reading a
+    # result needs neither)
+    import scipy.sparse as sp
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     price = table["price"].to_numpy(float)

@@ -28,7 +28,7 @@ def rotation_home(
 ) -> Path:
     home = tmp_path_factory.mktemp("rotation-home")
     monkeypatch.setenv("ROTATION_HOME", str(home))
-    monkeypatch.setenv("ROTATION_SOLVES", str(home / "solves"))
+    monkeypatch.setenv("ROTATION_KEPT", str(home / "kept"))
     return home
 
 

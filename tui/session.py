@@ -47,7 +47,7 @@ from optimizer.constraints import (
 from screener import Screen, ScreenResult, evidence, load_screen, rescreen, run_screen
 from screener.screens import FILTERS, apply_filters, screen_from_dict, screen_to_toml
 from tui.export import ExportError, export_context, export_rotation
-from tui.solve_cache import keep_solve, read_solve, solve_key
+from tui.kept import keep, read_kept, screen_key, solve_key
 from tui.themes import dataset_theme_tags
 from universes import DEFAULT_UNIVERSE, Universe, company_record, load_universe, open_dataset
 from universes.errors import UserError
@@ -58,6 +58,7 @@ from universes.validation import Schema, validate
 
 if TYPE_CHECKING:
     from optimizer import RotationOptimizer, RotationResult
+    from screener.themes import ThemeTags
 
 DEFAULT_CAPITAL = 1_000_000.0
 WORKSPACE_KEYS = ("universe", "as_of", "holdings", "sheet", "ignore_unknown", "capital")
@@ -95,7 +96,7 @@ class SolveOutcome:
         The diagnosis, one :class:`optimizer.Conflict` per reason.
     kept : bool
         The result was read back from an earlier run's identical first solve
-        (:mod:`tui.solve_cache`), not solved now.
+        (:mod:`tui.kept`), not solved now.
     """
 
     request: int
@@ -188,7 +189,7 @@ class Session:
         about 50 MB less memory on the default universe).
     keep_solves : bool
         Keep first solves between runs and read back one whose inputs and code are unchanged
-        (:mod:`tui.solve_cache`); False always solves.
+        (:mod:`tui.kept`); False always solves.
 
     Raises
     ------
@@ -234,7 +235,7 @@ class Session:
         self.universe: Universe = load_universe(universe, as_of=as_of, fundamentals_file=fundamentals)
         check_tickers(self.settings, open_dataset(self.universe.dataset).companies, self.constraints_label)
         self.tags = dataset_theme_tags(self.universe.dataset)
-        self.screened: ScreenResult = run_screen(self.universe, self.screen, self.tags)
+        self.screened: ScreenResult = self._run_screen(self.universe, self.screen, self.tags)
         self.holdings_path: str | None = None
         self.sheet: str | None = None
         self.ignore_unknown = ignore_unknown
@@ -280,11 +281,21 @@ class Session:
         """
         universe = load_universe(name, as_of=self.as_of, fundamentals_file=self.fundamentals_file)
         tags = dataset_theme_tags(universe.dataset)
-        screened = run_screen(universe, self.screen, tags)
+        screened = self._run_screen(universe, self.screen, tags)
         with self._solve_lock, self._lock:
             self.universe, self.screened, self.tags = universe, screened, tags
             self._optimizer = None
             self._changed()
+
+    @staticmethod
+    def _run_screen(universe: Universe, screen: Screen, tags: ThemeTags | None) -> ScreenResult:
+        """Screen a whole universe, or read the same screen back from an earlier run (:mod:`tui.kept`)."""
+        key = screen_key(universe, screen, tags)
+        kept = read_kept("screens", key, ScreenResult)
+        if kept is None:
+            kept = run_screen(universe, screen, tags)
+            keep("screens", key, kept)
+        return kept
 
     def set_holdings(self, path: str | None, sheet: str | None = None, ignore_unknown: bool = False) -> None:
         """Start from the holdings in ``path`` (None: from cash). Nothing changes on error."""
@@ -384,7 +395,7 @@ class Session:
                 fresh = self._optimizer is None and self.keep_solves
             # the universe, screen, holdings and cash change only under the solve lock, held here
             key = self._solve_key(chosen) if fresh else None
-            kept = read_solve(key) if key else None
+            kept = self._read_kept_solve(key) if key else None
             if kept is not None:
                 with self._lock:
                     return self._record(SolveOutcome(request, version, kept, kept=True), None)
@@ -398,9 +409,15 @@ class Session:
             else:
                 outcome = SolveOutcome(request, version, result)
                 if key:
-                    keep_solve(key, result)
+                    keep("solves", key, result)
             with self._lock:
                 return self._record(outcome, optimizer)
+
+    @staticmethod
+    def _read_kept_solve(key: str) -> RotationResult | None:
+        from optimizer.rotation import RotationResult
+
+        return read_kept("solves", key, RotationResult)
 
     def _solve_key(self, settings: ConstraintSettings) -> str:
         return solve_key(self.universe, self.screened, self.holdings, self.capital, settings, self.solves_once)

@@ -215,7 +215,7 @@ class RotationApp(App[None]):
             latest = s.latest
             if s.is_current and latest.result is not None:
                 solve = latest.result.status
-                if latest.kept:  # read back from an earlier run (tui.solve_cache): no solve time to show
+                if latest.kept:  # read back from an earlier run (tui.kept): no solve time to show
                     solve += " (kept)"
                 elif self.show_timings:
                     solve += f" {latest.result.solve_ms:.0f} ms"

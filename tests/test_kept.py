@@ -1,10 +1,11 @@
-"""First solves kept between runs (tui.solve_cache): read back only for the same inputs and code,
-identical to a fresh solve, and never in the way of a tweak."""
+"""Results kept between runs (tui.kept): first solves and screens, read back only for the same
+inputs and code, identical to a fresh computation, and never in the way of a tweak."""
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,8 +16,12 @@ import pytest
 from conftest import ROOT, run_cli
 
 from optimizer import Limit
+from tui.kept import KEEP, kept_dir, screen_key
 from tui.session import Session
-from tui.solve_cache import KEEP, solves_dir
+
+
+def solves_dir() -> Path:
+    return kept_dir() / "solves"
 
 
 def same_result(a: object, b: object, exact: bool = True) -> None:
@@ -101,12 +106,12 @@ def test_damaged_files_are_solved_afresh_and_the_folder_is_pruned() -> None:
     outcome = Session().solve()
     assert not outcome.kept and outcome.result is not None
     assert Session().solve().kept  # the damaged file was replaced by the new solve
-    for i in range(KEEP + 3):
+    for i in range(KEEP['solves'] + 3):
         (solves_dir() / f"{i:064x}.pickle").write_bytes(b"old")
         os.utime(solves_dir() / f"{i:064x}.pickle", (1_000_000 + i, 1_000_000 + i))
     Session(capital=250_000).solve()
     left = list(solves_dir().glob("*.pickle"))
-    assert len(left) == KEEP
+    assert len(left) == KEEP['solves']
     assert path in left  # recently used: kept
     assert not (solves_dir() / f"{0:064x}.pickle").exists()  # the least recently used went first
 
@@ -124,11 +129,11 @@ def test_reading_a_kept_solve_imports_no_solver() -> None:
         "import sys\n"
         "from tui.session import Session\n"
         "outcome = Session().solve()\n"
-        "print(outcome.kept, 'cvxpy' in sys.modules, 'scipy.optimize' in sys.modules)\n"
+        "print(outcome.kept, 'cvxpy' in sys.modules, sorted(m for m in sys.modules if m.startswith('scipy')) == [])\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "False", "False"]
+    assert done.stdout.split() == ["True", "False", "True"]  # no cvxpy, and no scipy at all
 
 
 def test_rotation_optimize_says_when_it_read_a_kept_solve_and_fresh_solves() -> None:
@@ -170,3 +175,47 @@ async def test_the_app_shows_a_kept_first_solve_and_a_tweak_then_solves_for_real
         await pilot.press("5")
         await pilot.pause(0.2)
         assert "kept from an earlier run" not in screen_text(app)
+
+
+def test_a_second_session_reads_the_screen_back_bit_for_bit() -> None:
+    first = Session(keep_solves=False)
+    (path,) = (kept_dir() / "screens").glob("*.pickle")
+    again = Session(keep_solves=False)
+    pd.testing.assert_frame_equal(again.screened.table, first.screened.table, check_exact=True)
+    assert again.screened.screen == first.screened.screen
+    # the session really uses the file: a kept table with one company fewer comes back as it is
+    trimmed = replace(first.screened, table=first.screened.table.iloc[1:])
+    path.write_bytes(pickle.dumps(trimmed))
+    assert len(Session(keep_solves=False).screened.table) == len(first.screened.table) - 1
+    path.write_bytes(b"not a pickle")  # damaged: screened afresh, and the file replaced
+    pd.testing.assert_frame_equal(Session(keep_solves=False).screened.table, first.screened.table, check_exact=True)
+    assert len(Session(keep_solves=False).screened.table) == len(first.screened.table)
+
+
+def test_a_changed_screen_universe_date_or_data_is_screened_afresh(tmp_path: Path) -> None:
+    base = Session(keep_solves=False)
+    key = screen_key(base.universe, base.screen, base.tags)
+    cheaper = replace(base.screen, assumptions=replace(base.screen.assumptions, risk_free_rate=base.screen.assumptions.risk_free_rate + 0.01))
+    assert screen_key(base.universe, cheaper, base.tags) != key
+    assert screen_key(base.universe, base.screen, None) != key
+    earlier = Session(as_of="2022-06-30", keep_solves=False)
+    assert screen_key(earlier.universe, base.screen, earlier.tags) != key
+    f = base.universe.fundamentals
+    row = f[f["ticker"] == "MCFT"].sort_values("fiscal_year").iloc[-1]
+    own = tmp_path / "fundamentals.csv"  # MCFT's latest year, its net income doubled
+    own.write_text(
+        "ticker,fiscal_year,period_end,publish_date,net_income\n"
+        f"MCFT,{row['fiscal_year']},{row['period_end'].date()},{row['publish_date'].date()},{2 * row['net_income']}\n"
+    )
+    mine = Session(fundamentals=str(own), keep_solves=False)
+    assert screen_key(mine.universe, base.screen, mine.tags) != key
+    assert not mine.screened.table.equals(base.screened.table)
+    assert screen_key(Session(keep_solves=False).universe, base.screen, base.tags) == key  # the same inputs: the same key
+
+
+def test_screen_and_show_print_the_same_from_a_kept_screen() -> None:
+    for args in (["screen", "--top", "10"], ["show", "MCFT"]):
+        first, again = run_cli(*args), run_cli(*args)
+        assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+        assert first.stdout == again.stdout
+    assert len(list((kept_dir() / "screens").glob("*.pickle"))) >= 1
