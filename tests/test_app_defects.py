@@ -346,3 +346,25 @@ async def test_a_malformed_workspace_shows_an_error_and_the_app_goes_on(tmp_path
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
         assert app.screen.query_one("#dialog-path", Input).value not in (str(bad), str(other))
+
+
+@pytest.mark.parametrize("when", ["session loaded", "steps being built"])
+async def test_quitting_during_the_start_shows_no_traceback(when: str) -> None:
+    """`q` (or ctrl+c) in the first second, at 80 columns: the app used to die with a MountError
+    (steps built into tabs already taken down), a NoMatches from the screen step's mount, or one
+    from a Select taken down half-mounted. The app runs as `rotation app` runs it (not Pilot,
+    whose teardown skips the app's own exit)."""
+    import asyncio
+
+    app = RotationApp()
+
+    async def quit_at_start() -> None:
+        while app.session is None or (when == "steps being built" and len(app.steps()) < 2):
+            await asyncio.sleep(0.002)
+        app.exit()
+
+    quitter = asyncio.create_task(quit_at_start())
+    await asyncio.wait_for(app.run_async(headless=True, size=(80, 24)), timeout=120)
+    await quitter
+    assert app.return_code == 0
+    assert not app._exit_renderables  # nothing printed on the way out (a traceback would be)

@@ -126,6 +126,8 @@ class RotationApp(App[None]):
         self._unshown: set[str] = set()  # ids of the hidden steps that have yet to show the last outcome
         self._unshown_session: set[str] = set()  # ... and the session's inputs as they are now
         self._all_steps_built = False  # the steps after the first are built after the first paint
+        self._building_steps = False
+        self._exit_when_built: tuple[Any, int, Any] | None = None
         self.busy = "loading..."
         self._solve_timer: Any = None
         self._busy_timer: Any = None
@@ -162,14 +164,30 @@ class RotationApp(App[None]):
         """
         if self._all_steps_built:  # every key's action passes here: no walk of the DOM
             return
-        for key, _, step in STEPS[1:]:
-            pane = self.query_one(f"#{key}", TabPane)
-            if not pane.children:
-                await pane.mount(step(id=f"step-{key}"))
-                if self.session is not None:
-                    self._unshown_session.add(f"step-{key}")
-                    self._unshown.add(f"step-{key}")
-        self._all_steps_built = True
+        self._building_steps = True
+        try:
+            for key, _, step in STEPS[1:]:
+                if self._exit:  # quitting (maybe before the first paint): nothing more to build
+                    return
+                pane = self.query_one(f"#{key}", TabPane)
+                if not pane.children:
+                    await pane.mount(step(id=f"step-{key}"))
+                    if self.session is not None:
+                        self._unshown_session.add(f"step-{key}")
+                        self._unshown.add(f"step-{key}")
+            self._all_steps_built = True
+        finally:
+            self._building_steps = False
+            if self._exit_when_built is not None:
+                super().exit(*self._exit_when_built)
+
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
+        """Quit, but not in the middle of building the steps: Textual's widgets (Select) fail
+        when taken down half-mounted, so a quit then waits for the build (at most ~0.3 s)."""
+        if self._building_steps:
+            self._exit_when_built = (result, return_code, message)
+            return
+        super().exit(result, return_code, message)
 
     def _install_sigterm(self) -> None:
         """On SIGTERM, remove an export's temporary files before the app goes (exports run in a

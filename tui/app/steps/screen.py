@@ -129,8 +129,9 @@ class ScreenStep(Step):
             weight_field,
         )
 
+        narrow = self.app.size.width < 100  # a narrow terminal: the ranked table gets the whole width
         with Horizontal():
-            with VerticalScroll(id="screen-form", classes="form", can_focus=False):
+            with VerticalScroll(id="screen-form", classes="form hidden" if narrow else "form", can_focus=False):
                 yield Static("", id="screen-error", classes="error")
                 yield Label("[b]Filters[/b]")
                 for key, fld in SCREEN_NUMBERS.items():
@@ -169,10 +170,6 @@ class ScreenStep(Step):
                 yield Static("", id="screen-info")
                 yield Input(placeholder="search ticker or name (Esc clears)", id="search", classes="hidden")
                 yield DataTable(id="screen-table", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        if self.app.size.width < 100:  # narrow terminal: the ranked table gets the whole width
-            self.query_one("#screen-form").add_class("hidden")
 
     # ---------------------------------------------------------------- form
     def show_session(self, session: Session) -> None:
