@@ -132,14 +132,22 @@ def clean_returns(adj_close: np.ndarray, sectors: np.ndarray) -> np.ndarray:
     r = np.clip(r, lo, hi)
     missing = np.isnan(r)
     if missing.any():
-        market = np.nan_to_num(nanmedian(r, axis=1))
-        fill = np.repeat(market[:, None], r.shape[1], axis=1)
-        for s in np.unique(sectors):
+        # A fill is read only where a return is missing: the medians are taken over the days
+        # with a gap only (a day's median does not depend on the other days), a sector's only
+        # when it has a gap, the market's only where no sector median stands in.
+        days = np.flatnonzero(missing.any(axis=1))
+        rows, gap = r[days], missing[days]
+        fill = np.full(rows.shape, np.nan)
+        for s in np.unique(sectors[missing.any(axis=0)]):
             cols = sectors == s
             if cols.sum() > 1:
-                sector_med = nanmedian(r[:, cols], axis=1)
-                fill[:, cols] = np.where(np.isnan(sector_med), market, sector_med)[:, None]
-        r = np.where(missing, fill, r)
+                fill[:, cols] = nanmedian(rows[:, cols], axis=1)[:, None]
+        want = (np.isnan(fill) & gap).any(axis=1)
+        if want.any():
+            market = np.nan_to_num(nanmedian(rows[want], axis=1))
+            fill[want] = np.where(np.isnan(fill[want]), market[:, None], fill[want])
+        r = np.ascontiguousarray(r)  # C order, as a fill has always left it (sums below run in memory order)
+        r[days] = np.where(gap, fill, rows)
     return r
 
 
@@ -216,19 +224,33 @@ def ledoit_wolf(adj_close: pd.DataFrame, sectors: pd.Series) -> RiskModel:
 MIN_BETA_SESSIONS = 120
 
 
+def simple_returns(adj_close: pd.DataFrame) -> np.ndarray:
+    """Daily simple returns, sessions x tickers (one row fewer than ``adj_close``).
+
+    The numbers of ``adj_close.pct_change(fill_method=None).iloc[1:]``, bit for bit and in
+    the same (column) order of memory, without pandas' frames: about half the time on us-all.
+    """
+    a = adj_close.to_numpy(float)
+    out = np.empty((max(len(a) - 1, 0), a.shape[1]), order="F")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(a[1:], a[:-1], out=out)
+    out -= 1.0
+    return out
+
+
 def benchmark_returns(adj_close: pd.DataFrame, weights: pd.Series) -> pd.Series:
     """Daily simple returns of a fixed-weight benchmark.
 
     Each day's return is the weighted mean return of the names that have one that day (the
     weights renormalised over them), so listings and gaps do not drag the benchmark to zero.
     """
-    r = adj_close.pct_change(fill_method=None).iloc[1:]
-    w = weights.reindex(r.columns).fillna(0.0).to_numpy(float)
-    values = r.to_numpy(float)
+    w = weights.reindex(adj_close.columns).fillna(0.0).to_numpy(float)
+    values = simple_returns(adj_close)
     have = np.isfinite(values)
     total = (have * w).sum(axis=1)
-    ret = np.where(total > 0, np.nansum(np.where(have, values, 0.0) * w, axis=1) / np.where(total > 0, total, 1.0), np.nan)
-    return pd.Series(ret, index=r.index)
+    weighted = (np.where(have, values, 0.0) * w).sum(axis=1)  # no NaN left to skip (the weights are filled)
+    ret = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), np.nan)
+    return pd.Series(ret, index=adj_close.index[1:])
 
 
 def dimson_betas(adj_close: pd.DataFrame, benchmark: pd.Series, lookback: int) -> pd.Series:
@@ -254,10 +276,11 @@ def dimson_betas(adj_close: pd.DataFrame, benchmark: pd.Series, lookback: int) -
     pandas.Series
         Beta per ticker.
     """
-    r = adj_close.pct_change(fill_method=None).iloc[1:].iloc[-lookback:].clip(-0.5, 0.5)
-    m = benchmark.reindex(r.index).to_numpy(float)
+    r = simple_returns(adj_close)[-lookback:]
+    np.clip(r, -0.5, 0.5, out=r)
+    m = benchmark.reindex(adj_close.index[1:][-lookback:]).to_numpy(float)
     lagged = np.column_stack([np.roll(m, 1), m, np.roll(m, -1)])[1:-1]
-    values = r.to_numpy(float)[1:-1]
+    values = r[1:-1]
     usable = np.isfinite(lagged).all(axis=1)
     lagged, values = lagged[usable], values[usable]
     betas = np.ones(values.shape[1])
@@ -274,7 +297,7 @@ def dimson_betas(adj_close: pd.DataFrame, benchmark: pd.Series, lookback: int) -
         coef, *_ = np.linalg.lstsq(x[rows], values[rows, j], rcond=None)
         share = min(1.0, count / MIN_BETA_SESSIONS)
         betas[j] = share * coef[1:].sum() + (1 - share)
-    return pd.Series(betas, index=r.columns)
+    return pd.Series(betas, index=adj_close.columns)
 
 
 def residual_volatility(model: RiskModel, benchmark: np.ndarray) -> pd.Series:

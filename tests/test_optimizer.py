@@ -107,6 +107,77 @@ def test_nanmedian_is_numpys_bit_for_bit() -> None:
             np.testing.assert_array_equal(np.nan_to_num(got, nan=9.0).view(np.int64), np.nan_to_num(expected, nan=9.0).view(np.int64))
 
 
+def _clean_returns_as_first_written(adj_close: np.ndarray, sectors: np.ndarray) -> np.ndarray:
+    """clean_returns with every day's market and sector medians taken (before they were
+    taken only where a gap reads them)."""
+    from optimizer.risk import nanmedian
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.diff(np.log(adj_close), axis=0)
+    r[~np.isfinite(r)] = np.nan
+    med = nanmedian(r, axis=0)
+    mad = nanmedian(np.abs(r - med), axis=0) * 1.4826
+    mad = np.where(np.isfinite(mad) & (mad > 0), mad, np.nanmedian(mad[mad > 0]) if np.any(mad > 0) else 0.02)
+    lo = np.clip(np.nan_to_num(med - 6 * mad, nan=-0.5), -0.5, None)
+    hi = np.clip(np.nan_to_num(med + 6 * mad, nan=0.5), None, 0.5)
+    r = np.clip(r, lo, hi)
+    missing = np.isnan(r)
+    if missing.any():
+        market = np.nan_to_num(nanmedian(r, axis=1))
+        fill = np.repeat(market[:, None], r.shape[1], axis=1)
+        for s in np.unique(sectors):
+            cols = sectors == s
+            if cols.sum() > 1:
+                sector_med = nanmedian(r[:, cols], axis=1)
+                fill[:, cols] = np.where(np.isnan(sector_med), market, sector_med)[:, None]
+        r = np.where(missing, fill, r)
+    return r
+
+
+def test_gaps_are_filled_as_with_every_median_taken() -> None:
+    """The medians are taken only where a gap reads them: the same numbers, in the same order
+    of memory (the factor model's sums run in it), as with every day's medians."""
+    import warnings
+
+    from optimizer.risk import clean_returns
+
+    rng = np.random.default_rng(5)
+    prices = np.exp(np.cumsum(rng.normal(0, 0.02, size=(61, 40)), axis=0))
+    prices[:17, 3] = np.nan  # a listing
+    prices[rng.random(prices.shape) < 0.05] = np.nan  # halts
+    prices[:, 7] = np.nan  # never traded
+    prices[10:14, :3] = np.nan  # a whole sector out for a few days
+    prices[20, :] = np.nan  # a day without any price
+    prices[5:9, 39] = np.nan  # the one name of its sector
+    sectors = np.array(["A"] * 3 + ["B"] * 15 + ["C"] * 21 + ["D"])
+    for layout in (prices, np.asfortranarray(prices), prices[:, :20], np.exp(rng.normal(size=(30, 6)))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+            got, expected = clean_returns(layout, sectors[: layout.shape[1]]), _clean_returns_as_first_written(layout, sectors[: layout.shape[1]])
+        np.testing.assert_array_equal(got.view(np.int64), expected.view(np.int64))
+        assert (got.flags["C_CONTIGUOUS"], got.flags["F_CONTIGUOUS"]) == (expected.flags["C_CONTIGUOUS"], expected.flags["F_CONTIGUOUS"])
+
+
+def test_simple_returns_are_pandas_pct_change_bit_for_bit(opt) -> None:
+    from optimizer.risk import simple_returns
+
+    prices = opt.prices.frame("adj_close")
+    for frame in (prices.iloc[-300:], prices.iloc[-300:, :50].copy(), prices.iloc[:1], prices.iloc[:0]):
+        expected = frame.pct_change(fill_method=None).iloc[1:].to_numpy(float)
+        got = simple_returns(frame)
+        assert got.shape == expected.shape
+        if len(got) > 1:  # in column order of memory, as pandas leaves it (sums across a day run in it)
+            assert got.strides[0] == expected.strides[0] == got.itemsize < got.strides[1]
+        np.testing.assert_array_equal(np.nan_to_num(got, nan=9.0).view(np.int64), np.nan_to_num(expected, nan=9.0).view(np.int64))
+
+
+def test_the_recent_prices_are_the_history_cut(opt) -> None:
+    """The risk model, betas and styles read the last sessions only, converted alone."""
+    whole = opt.prices.frame("adj_close")
+    for sessions in (1, 253, 506, len(whole), len(whole) + 10):
+        pd.testing.assert_frame_equal(opt._adj_close(sessions), whole.iloc[-sessions:], check_exact=True)
+
+
 def test_a_substituted_solve_gives_the_parametrised_answer(opt, monkeypatch) -> None:
     """Large problems with the tracking-error cone skip the parametrised compilation
     (PARAMETRISED_MAX_NAMES); both ways must give the same portfolio, duals included."""
