@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
-from textual_plotext import PlotextPlot
 
 from tui.app.messages import BacktestRequested
 from tui.app.steps.base import Step, fill_table, leave_field
 
 if TYPE_CHECKING:
+    from textual_plotext import PlotextPlot
+
     from tui.session import Session
 
 
@@ -45,6 +46,9 @@ class BacktestStep(Step):
         self.view: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
+        # textual_plotext takes 16 ms to import: when the step is built, not at start
+        from textual_plotext import PlotextPlot
+
         with Horizontal(id="bt-controls"):
             yield Label("Rebalance ")
             yield Select([("monthly", "monthly"), ("quarterly", "quarterly")], value="monthly", id="bt-frequency", allow_blank=False, compact=True)
@@ -124,10 +128,10 @@ class BacktestStep(Step):
             [(r["label"], fmt_pct(r["active_cagr"]), fmt_pct(r["tracking_error"]), fmt_num(r["information_ratio"])) for r in view["relative"]],
         )
         labels = view["labels"]
-        plot_lines(self.query_one("#bt-equity", PlotextPlot), view["dates"], {labels[p]: v for p, v in view["equity"].items()}, "Growth of 1 (after costs for the rotation)", "value of 1")
-        plot_lines(self.query_one("#bt-drawdown", PlotextPlot), view["dates"], {labels[p]: v for p, v in view["drawdown"].items()}, "Drawdown from the running peak", "drawdown")
+        plot_lines(self.chart("#bt-equity"), view["dates"], {labels[p]: v for p, v in view["equity"].items()}, "Growth of 1 (after costs for the rotation)", "value of 1")
+        plot_lines(self.chart("#bt-drawdown"), view["dates"], {labels[p]: v for p, v in view["drawdown"].items()}, "Drawdown from the running peak", "drawdown")
         ic = dict(list(view["ic"].items())[:4])
-        plot_lines(self.query_one("#bt-ic", PlotextPlot), view["ic_dates"], ic, "Rank IC of each signal with the next period's returns", "rank IC")
+        plot_lines(self.chart("#bt-ic"), view["ic_dates"], ic, "Rank IC of each signal with the next period's returns", "rank IC")
         t = view["trading"]
         self.query_one("#bt-canary", Static).update(
             f"{view['canary']}\nTurnover a year {fmt_pct(t.get('turnover_annual'))} after the first rebalance; costs {fmt_pct(t.get('cost_drag'), 2)} of value a year."

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static, Switch
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions
+    from textual_plotext import PlotextPlot
 
     from tui.session import Session, SolveOutcome
 
@@ -28,6 +29,13 @@ class Step(Container):
 
     #: The widget (CSS selector) that takes focus when the step is shown.
     PRIMARY: ClassVar[str] = ""
+
+    def chart(self, selector: str) -> PlotextPlot:
+        """One of the step's charts (textual_plotext loads with the first step that has one,
+        after the first paint)."""
+        from textual_plotext import PlotextPlot
+
+        return self.query_one(selector, PlotextPlot)
 
     def show_session(self, session: Session) -> Awaitable[None] | None:
         """Fill the step from the session (inputs changed); a step that rebuilds widgets returns

@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
-from textual_plotext import PlotextPlot
 
 from tui.app.messages import CompanyChosen
 from tui.app.steps.base import Step, fill_table, leave_field
@@ -36,6 +35,9 @@ class CompanyStep(Step):
         self.shown: tuple[str, int, int] | None = None  # (ticker, session version, portfolio) on show
 
     def compose(self) -> ComposeResult:
+        # textual_plotext takes 16 ms to import: when the step is built, not at start
+        from textual_plotext import PlotextPlot
+
         with Horizontal(id="company-bar"):
             yield Label("Look up any ticker (l): ")
             yield Input(placeholder="ticker, Enter", id="company-lookup")
@@ -181,7 +183,7 @@ class CompanyStep(Step):
     def _chart(self, session: Session, card: dict[str, Any], ev: dict[str, Any] | None) -> None:
         from universes import open_dataset
 
-        plot = self.query_one("#company-chart", PlotextPlot)
+        plot = self.chart("#company-chart")
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()

@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, ProgressBar, Static
-from textual_plotext import PlotextPlot
 
 from tui.app.messages import ThesisRequested
 from tui.app.steps.backtest import plot_lines
@@ -26,6 +25,9 @@ class ThesisStep(Step):
     ]
 
     def compose(self) -> ComposeResult:
+        # textual_plotext takes 16 ms to import: when the step is built, not at start
+        from textual_plotext import PlotextPlot
+
         with Horizontal(id="th-controls"):
             yield Button("Monitor on the session's date (r)", id="th-run", variant="primary", compact=True)
             yield Button("History, month by month (h)", id="th-history", compact=True)
@@ -61,6 +63,6 @@ class ThesisStep(Step):
     def show_history(self, chart: dict[str, Any]) -> None:
         """The history chart (``screener.valuation.history_chart``)."""
         self.query_one("#th-progress", ProgressBar).add_class("hidden")
-        plot = self.query_one("#th-chart", PlotextPlot)
+        plot = self.chart("#th-chart")
         plot.remove_class("hidden")
         plot_lines(plot, chart["dates"], chart["series"], "The thesis month by month (point in time)", "P/E, P/FV")
