@@ -13,6 +13,7 @@ stdin and writes the results as JSON on stdout.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import os
@@ -80,6 +81,7 @@ def _run_all() -> None:
                 code = 1
         os.environ.clear()
         os.environ.update(saved_env)
+        gc.unfreeze()  # a command freezes what it loaded (its process would end here)
         results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
     json.dump(results, real_stdout)
 
