@@ -34,7 +34,7 @@ def rotation_home(
 
 @pytest.fixture(autouse=True)
 def unfreeze_after_test() -> Iterator[None]:
-    """The app freezes what it has loaded (tui.app.freeze_long_lived) and holds the collector
+    """The app freezes what it has loaded (tui.freeze_long_lived) and holds the collector
     back until its first session is painted; one test's app must not leave either behind (an
     app closed before that paint) for the tests after it in the same process."""
     yield

@@ -103,17 +103,25 @@ def _frame_digest(digest: Any, frame: pd.DataFrame | pd.Series) -> None:
         digest.update(frame.to_csv().encode())
 
 
-def screen_key(universe: Universe, screen: Screen, tags: ThemeTags | None) -> str:
-    """The digest a screen of these inputs is kept under (see the module docstring)."""
-    from screener.screens import screen_to_toml
+def _inputs_digest(universe: Universe, *values: object) -> Any:
+    """A SHA-256 started with the code, the data files, the universe (name, date, tickers,
+    companies) and ``values``; each key adds what else its result depends on."""
     from universes.datasets import dataset_key
 
     digest = hashlib.sha256(code_fingerprint().encode())
-    digest.update(repr((dataset_key(universe.dataset), universe.name, str(universe.as_of))).encode())
-    digest.update(screen_to_toml(screen).encode())
+    digest.update(repr((dataset_key(universe.dataset), universe.name, str(universe.as_of), *values)).encode())
     _frame_digest(digest, pd.Series(universe.tickers, name="tickers"))
-    frames = (universe.companies, universe.fundamentals, universe.reference_companies, universe.reference_fundamentals, universe.integrity)
-    for frame in frames:
+    _frame_digest(digest, universe.companies)
+    return digest
+
+
+def screen_key(universe: Universe, screen: Screen, tags: ThemeTags | None) -> str:
+    """The digest a screen of these inputs is kept under (see the module docstring)."""
+    from screener.screens import screen_to_toml
+
+    digest = _inputs_digest(universe)
+    digest.update(screen_to_toml(screen).encode())
+    for frame in (universe.fundamentals, universe.reference_companies, universe.reference_fundamentals, universe.integrity):
         digest.update(b"absent" if frame is None else b"frame")
         if frame is not None:
             _frame_digest(digest, frame)
@@ -134,14 +142,10 @@ def solve_key(
     """The digest a first solve of these inputs is kept under (see the module docstring)."""
     from optimizer.constraints import settings_to_toml
     from screener.screens import screen_to_toml
-    from universes.datasets import dataset_key
 
-    digest = hashlib.sha256(code_fingerprint().encode())
-    digest.update(repr((dataset_key(universe.dataset), universe.name, str(universe.as_of), capital, solves_once)).encode())
+    digest = _inputs_digest(universe, capital, solves_once)
     digest.update(settings_to_toml(settings).encode())
     digest.update(screen_to_toml(screened.screen).encode())
-    _frame_digest(digest, pd.Series(universe.tickers, name="tickers"))
-    _frame_digest(digest, universe.companies)
     _frame_digest(digest, screened.table)
     if holdings is not None:
         digest.update(repr((holdings.cash, holdings.source, holdings.warnings)).encode())

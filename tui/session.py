@@ -291,11 +291,11 @@ class Session:
     def _run_screen(universe: Universe, screen: Screen, tags: ThemeTags | None) -> ScreenResult:
         """Screen a whole universe, or read the same screen back from an earlier run (:mod:`tui.kept`)."""
         key = screen_key(universe, screen, tags)
-        kept = read_kept("screens", key, ScreenResult)
-        if kept is None:
-            kept = run_screen(universe, screen, tags)
-            keep("screens", key, kept)
-        return kept
+        screened = read_kept("screens", key, ScreenResult)
+        if screened is None:
+            screened = run_screen(universe, screen, tags)
+            keep("screens", key, screened)
+        return screened
 
     def set_holdings(self, path: str | None, sheet: str | None = None, ignore_unknown: bool = False) -> None:
         """Start from the holdings in ``path`` (None: from cash). Nothing changes on error."""

@@ -27,6 +27,7 @@ from textual.screen import Screen as TextualScreen
 from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from tui import freeze_long_lived
 from tui.app.dialogs import ConfirmDialog, PathDialog
 from tui.app.help import HelpScreen
 from tui.app.messages import (
@@ -80,18 +81,6 @@ DEBOUNCE_S = 0.03
 #: A re-solve says "solving..." on the status line only when it takes longer than this: each
 #: change of the line's width costs a layout of the screen.
 BUSY_SHOWN_AFTER_S = 0.2
-
-
-def freeze_long_lived() -> None:
-    """Leave what exists now (modules, widgets, the loaded session) out of future garbage collections.
-
-    The app keeps some 450,000 objects that the collector can track, nearly all of them for
-    its whole life; a full collection walked them all, about 250 ms in the middle of whatever
-    the user was doing (a sort, a tweak). :func:`gc.freeze` moves them to a generation that is
-    never collected. Objects freed later by reference counting are freed as ever; only a
-    cycle among them that becomes garbage would stay in memory.
-    """
-    gc.freeze()
 
 
 class RotationApp(App[None]):

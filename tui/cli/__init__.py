@@ -14,11 +14,12 @@ Every sub-command prints a table by default and a stable JSON document with ``--
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+
+from tui import freeze_long_lived
 
 EXIT_OK = 0
 EXIT_INFEASIBLE = 1
@@ -81,7 +82,7 @@ def run() -> None:
     skipped: files are closed and exit handlers run as before.
     """
     code = main()
-    gc.freeze()
+    freeze_long_lived()
     sys.exit(code)
 
 

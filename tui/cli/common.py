@@ -42,8 +42,7 @@ def screen_arg(p: argparse.ArgumentParser) -> None:
 
 def open_session(args: argparse.Namespace, **extra: Any) -> Any:
     """A :class:`tui.session.Session` for the universe, date, fundamentals and screen arguments."""
-    import gc
-
+    from tui import freeze_long_lived
     from tui.session import Session
 
     session = Session(
@@ -53,9 +52,8 @@ def open_session(args: argparse.Namespace, **extra: Any) -> Any:
         screen=getattr(args, "screen", None),
         **extra,
     )
-    # What is loaded by now (modules, the universe, the screen) lives until the command ends:
-    # out of the garbage collector's full passes (40 ms of a first `optimize`)
-    gc.freeze()
+    # what is loaded by now (modules, the universe, the screen) lives until the command ends
+    freeze_long_lived()  # 40 ms of garbage collection in a first `optimize`
     return session
 
 
