@@ -368,3 +368,14 @@ async def test_quitting_during_the_start_shows_no_traceback(when: str) -> None:
     await quitter
     assert app.return_code == 0
     assert not app._exit_renderables  # nothing printed on the way out (a traceback would be)
+
+
+async def test_the_company_step_opened_first_shows_the_top_ranked_company() -> None:
+    """Step 3 follows step 2's highlighted company (CompanyStep.FOLLOWS): opened straight from
+    step 1 after the load, before step 2 was ever shown, it shows the first of the ranking."""
+    app = RotationApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("3")
+        first = str(session_of(app).screened.ranked.index[0])
+        await wait_for(pilot, lambda: first in str(app.query_one("#company-head").render()))

@@ -628,10 +628,9 @@ class RotationApp(App[None]):
         if event.pane.id:
             step = self.step(event.pane.id)
             if self.session is not None:
-                if event.pane.id == "company" and "step-screen" in self._unshown_session:
-                    await self._show_session_on(self.step("screen"), self.session)  # the card follows the ranked table's highlight
-                if step.id in self._unshown_session:
-                    await self._show_session_on(step, self.session)
+                for key in (*step.FOLLOWS, event.pane.id):
+                    if f"step-{key}" in self._unshown_session:
+                        await self._show_session_on(self.step(key), self.session)
             if step.id in self._unshown and self.session is not None and self.last_outcome is not None:
                 self._unshown.discard(step.id)
                 step.show_outcome(self.session, self.last_outcome)

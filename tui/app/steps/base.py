@@ -29,6 +29,9 @@ class Step(Container):
 
     #: The widget (CSS selector) that takes focus when the step is shown.
     PRIMARY: ClassVar[str] = ""
+    #: Steps (keys) whose view of the session this step follows: when this step is shown, each
+    #: of them that has yet to show the current session shows it first.
+    FOLLOWS: ClassVar[tuple[str, ...]] = ()
 
     def chart(self, selector: str) -> PlotextPlot:
         """One of the step's charts (textual_plotext loads with the first step that has one,

@@ -23,6 +23,7 @@ class CompanyStep(Step):
     """Identity, fair-value methods with every input, quality signals, fundamentals, score."""
 
     PRIMARY: ClassVar[str] = "#company-view"
+    FOLLOWS: ClassVar[tuple[str, ...]] = ("screen",)  # the card is the ranked table's highlighted company
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("n", "move(1)", "Next"),
         Binding("p", "move(-1)", "Previous"),
