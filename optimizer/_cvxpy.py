@@ -35,10 +35,19 @@ def _real_stats() -> types.ModuleType:
 
 
 class _StandIn(types.ModuleType):
-    """``scipy.stats`` while cvxpy loads: every name is the real one, looked up when used."""
+    """``scipy.stats`` while cvxpy loads: every name is the real one, looked up when used.
+
+    To the thread loading cvxpy it is a plain module without ``__path__`` and the like (the
+    import system would otherwise load the real package at once); to any other thread that
+    imports ``scipy.stats`` meanwhile, every name, those included, is the real module's.
+    """
+
+    def __init__(self, loader: int) -> None:
+        super().__init__(_STATS, "scipy.stats, until first used (optimizer._cvxpy)")
+        self.loader = loader
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("__") and threading.get_ident() == self.loader:
             raise AttributeError(name)
         return getattr(_real_stats(), name)
 
@@ -62,7 +71,7 @@ def load_cvxpy() -> types.ModuleType:
     with _lock:
         if _STATS in sys.modules:
             return importlib.import_module("cvxpy")
-        stand_in = _StandIn(_STATS, "scipy.stats, until first used (optimizer._cvxpy)")
+        stand_in = _StandIn(threading.get_ident())
         stand_in.entropy = _entropy  # type: ignore[attr-defined]
         sys.modules[_STATS] = stand_in
         try:

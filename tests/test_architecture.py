@@ -104,7 +104,12 @@ def test_reading_commands_do_not_load_the_solver() -> None:
 
 
 def test_a_solve_leaves_scipy_stats_unloaded_and_it_still_works_after() -> None:
-    """cvxpy loads without scipy.stats (0.4 s); the real module and cvxpy's use of it still work."""
+    """cvxpy loads without scipy.stats (0.4 s); the real module and cvxpy's use of it still work.
+
+    The theme tags are computed once first, as a user's first run does: computing them imports
+    scikit-learn, which imports scipy.stats itself; later runs read them from the cache."""
+    warm = run_python("from tui.session import Session\nSession()\n")
+    assert warm.returncode == 0, warm.stderr
     code = (
         "import sys\n"
         "from tui.session import Session\n"
@@ -117,6 +122,34 @@ def test_a_solve_leaves_scipy_stats_unloaded_and_it_still_works_after() -> None:
         "import scipy.stats\n"
         "assert type(scipy.stats).__name__ == 'module' and scipy.stats.norm.cdf(0.0) == 0.5\n"
         "assert sys.modules['scipy'].stats is scipy.stats\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_thread_importing_scipy_stats_while_cvxpy_loads_gets_the_real_names() -> None:
+    """Another thread that imports scipy.stats during the window gets the stand-in: every name,
+    __path__ and __all__ included, must be the real module's (a review found submodule imports
+    failing there)."""
+    code = (
+        "import sys, threading, time\n"
+        "import numpy, scipy\n"
+        "from optimizer._cvxpy import _StandIn, load_cvxpy\n"
+        "seen = {}\n"
+        "def other():\n"
+        "    while not isinstance(sys.modules.get('scipy.stats'), _StandIn):\n"
+        "        time.sleep(0.0005)\n"
+        "    from scipy import stats\n"
+        "    import scipy.stats.qmc\n"
+        "    seen['cdf'] = float(stats.norm.cdf(0.0))\n"
+        "    seen['all'] = 'norm' in stats.__all__\n"
+        "    seen['qmc'] = hasattr(scipy.stats.qmc, 'Sobol')\n"
+        "t = threading.Thread(target=other)\n"
+        "t.start()\n"
+        "load_cvxpy()\n"
+        "t.join()\n"
+        "assert seen == {'cdf': 0.5, 'all': True, 'qmc': True}, seen\n"
+        "assert not isinstance(sys.modules['scipy.stats'], _StandIn)\n"
     )
     done = run_python(code)
     assert done.returncode == 0, done.stderr
