@@ -88,9 +88,19 @@ async def test_the_collector_waits_for_the_first_paint_then_runs_again() -> None
     nothing: they wait until the first session is painted, and only until then."""
     assert gc.isenabled()
     app = RotationApp()
-    assert not gc.isenabled()
     async with app.run_test(size=(120, 36)) as pilot:
+        assert not gc.isenabled()
         await loaded(pilot, app)
         await wait_for(pilot, lambda: app._all_steps_built)
         await wait_for(pilot, gc.isenabled)
         assert gc.get_freeze_count() > 0
+    assert gc.isenabled()
+
+
+async def test_an_app_closed_before_its_first_paint_leaves_the_collector_on() -> None:
+    """A review found the collector left off for good by an app built but closed before its
+    first session was painted (it was held from the app's construction)."""
+    app = RotationApp()
+    async with app.run_test(size=(80, 24)):
+        assert not gc.isenabled()
+    assert gc.isenabled()

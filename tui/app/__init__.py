@@ -12,7 +12,6 @@ thread. Every change of a filter, a weight or a constraint re-solves in the back
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,7 +26,7 @@ from textual.screen import Screen as TextualScreen
 from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from tui import freeze_long_lived
+from tui import CollectorHold, freeze_long_lived
 from tui.app.dialogs import ConfirmDialog, PathDialog
 from tui.app.help import HelpScreen
 from tui.app.messages import (
@@ -102,10 +101,7 @@ class RotationApp(App[None]):
 
     def __init__(self, workspace: str | None = None, universe: str | None = None, *, show_timings: bool = True) -> None:
         super().__init__()
-        # No garbage collection until the first session is painted (see _settle): the load
-        # (pandas, the universe, the screen, some 100 widgets) ran 3 full collections and ~40
-        # young ones, 0.12-0.2 s of a 1 s start, to free next to nothing (peak memory +2 MB).
-        gc.disable()
+        self._collector = CollectorHold()  # held from the load until the first session is painted
         self.workspace_path = workspace
         self.start_universe = universe
         self.show_timings = show_timings  # snapshot tests switch timings off (they vary)
@@ -140,6 +136,15 @@ class RotationApp(App[None]):
                     if key == first:
                         yield first_step(id=f"step-{key}")
         yield Footer()
+
+    def on_load(self) -> None:
+        # No garbage collection until the first session is painted (see _settle): the load
+        # (pandas, the universe, the screen, some 100 widgets) ran 3 full collections and ~40
+        # young ones, 0.12-0.2 s of a 1 s start, to free next to nothing (peak memory +2 MB).
+        self._collector.hold()
+
+    def on_unmount(self) -> None:
+        self._collector.release()  # an app closed before its first session was painted
 
     def on_mount(self) -> None:
         self._install_sigterm()
@@ -441,7 +446,7 @@ class RotationApp(App[None]):
         and let the garbage collector run again."""
         await self._mount_hidden_steps()
         freeze_long_lived()
-        gc.enable()
+        self._collector.release()
 
     async def _show_session(self) -> None:
         session = self.session

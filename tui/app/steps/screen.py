@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
 from textual.widgets.data_table import ColumnKey
 
+from tui import CollectorHold
 from tui.app.messages import CompanyChosen, EditsReset, ScreenEdited
 from tui.app.steps.base import Cell, Step, right, switch_parts
 
@@ -116,7 +116,7 @@ class ScreenStep(Step):
         self.search_text = ""
         self.selected: str | None = None
         self._rows: pd.DataFrame | None = None
-        self._gc_paused = False  # sort_by turned the garbage collector off until the next paint
+        self._collector = CollectorHold()  # held by sort_by until the re-sorted table is painted
 
     def compose(self) -> ComposeResult:
         from screener import FACTORS, UNCERTAINTY_LEVELS
@@ -325,12 +325,10 @@ class ScreenStep(Step):
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
         """Sort by a column (the same column again reverses the order)."""
-        if gc.isenabled():
-            # Drawing the ~500 cells again allocates enough to start the collector some 20
-            # times (about 5 ms of the 50 ms budget); it runs once the table is painted instead.
-            gc.disable()
-            self._gc_paused = True
-            self.call_after_refresh(self._resume_gc)
+        # Drawing the ~500 cells again allocates enough to start the collector some 20 times
+        # (about 5 ms of the 50 ms budget); it runs once the table is painted instead.
+        self._collector.hold()
+        self.call_after_refresh(self._collector.release)
         if reverse is not None:
             self.sort_column, self.sort_reverse = column, reverse
         elif column == self.sort_column:
@@ -346,13 +344,8 @@ class ScreenStep(Step):
         table.refresh()
         self._info()
 
-    def _resume_gc(self) -> None:
-        if self._gc_paused:
-            self._gc_paused = False
-            gc.enable()
-
     def on_unmount(self) -> None:
-        self._resume_gc()  # never leave the collector off (an app closed before the paint)
+        self._collector.release()  # never leave the collector off (an app closed before the paint)
 
     def action_sort(self) -> None:
         """Pick the column to sort by from a list."""
