@@ -332,21 +332,11 @@ class RotationOptimizer:
         self._styles = None
 
     # ------------------------------------------------------------------ structure
-    def _adj_close(self, sessions: int) -> pd.DataFrame:
-        """The last ``sessions`` adjusted closes (all there are when fewer), sessions x names (float64).
-
-        The same frame as the history's ``frame("adj_close")`` cut to its last rows, but only
-        those rows are converted: the whole history of us-all is 30 MB of float64 a call.
-        """
-        p = self.prices
-        start = max(len(p.dates) - sessions, 0)
-        return pd.DataFrame(p.adj_close[start:].astype(np.float64), index=pd.DatetimeIndex(p.dates[start:], name="date"), columns=p.tickers)
-
     def risk_model(self, kind: str, lookback: int) -> RiskModel:
         """The risk model over the universe and the held names (cached)."""
         key = (kind, lookback)
         if key not in self._risk:
-            prices = self._adj_close(lookback + 1)
+            prices = self.prices.frame("adj_close", last=lookback + 1)
             sectors = self.market["sector"]
             if kind == "dense":
                 if len(self.model_tickers) > MAX_DENSE_NAMES:
@@ -362,7 +352,7 @@ class RotationOptimizer:
     def betas(self, lookback: int) -> pd.Series:
         """Dimson betas of the universe's and the held names to the benchmark (cached)."""
         if lookback not in self._betas:
-            prices = self._adj_close(lookback + 2)
+            prices = self.prices.frame("adj_close", last=lookback + 2)
             bench = benchmark_returns(prices, self.benchmark)
             self._betas[lookback] = dimson_betas(prices, bench, lookback).reindex(self.model_tickers).fillna(1.0)
         return self._betas[lookback]
@@ -372,7 +362,7 @@ class RotationOptimizer:
         if self._styles is None:
             table = self.screen.table.reindex(self.model_tickers)
             table["market_cap"] = self.market["market_cap"].reindex(self.model_tickers)
-            raw = raw_styles(table, self._adj_close(MOMENTUM_SESSIONS[0] + 1))  # the rows momentum reads
+            raw = raw_styles(table, self.prices.frame("adj_close", last=MOMENTUM_SESSIONS[0] + 1))  # the rows momentum reads
             self._styles = standardise(raw, self.benchmark)
         return self._styles
 

@@ -175,7 +175,7 @@ def test_the_recent_prices_are_the_history_cut(opt) -> None:
     """The risk model, betas and styles read the last sessions only, converted alone."""
     whole = opt.prices.frame("adj_close")
     for sessions in (1, 253, 506, len(whole), len(whole) + 10):
-        pd.testing.assert_frame_equal(opt._adj_close(sessions), whole.iloc[-sessions:], check_exact=True)
+        pd.testing.assert_frame_equal(opt.prices.frame("adj_close", last=sessions), whole.iloc[-sessions:], check_exact=True)
 
 
 def test_a_substituted_solve_gives_the_parametrised_answer(opt, monkeypatch) -> None:

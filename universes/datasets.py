@@ -237,11 +237,16 @@ class PriceHistory:
         order = np.argsort(every, kind="stable")
         return every[order], np.r_[0.0, np.cumsum(np.concatenate(amounts)[order])]
 
-    def frame(self, field: str = "adj_close") -> pd.DataFrame:
-        """One field as a session x ticker DataFrame (float64)."""
+    def frame(self, field: str = "adj_close", last: int | None = None) -> pd.DataFrame:
+        """One field as a session x ticker DataFrame (float64).
+
+        ``last``: only the last that many sessions (all there are when fewer), and only those
+        converted (the whole history of us-all is 30 MB of float64).
+        """
+        start = 0 if last is None else max(len(self.dates) - last, 0)
         return pd.DataFrame(
-            getattr(self, field).astype(np.float64),
-            index=pd.DatetimeIndex(self.dates, name="date"),
+            getattr(self, field)[start:].astype(np.float64),
+            index=pd.DatetimeIndex(self.dates[start:], name="date"),
             columns=self.tickers,
         )
 
