@@ -250,6 +250,31 @@ def test_a_screen_change_moves_bounds_without_recompiling(opt, setup) -> None:
     assert res.weights.loc[held, "composite"].to_numpy() == pytest.approx(strict.table.loc[held, "composite"].to_numpy())
 
 
+def test_a_large_universe_is_compiled_over_its_candidates(monkeypatch) -> None:
+    """us-all (2,805 names) is compiled over the names that pass the screen and those held,
+    not over every name with the rest held at zero by their bounds: a sixth of the names, so
+    parametrised (a tweak re-solves without compiling), and the whole universe's portfolio
+    to the solver's tolerance."""
+    from screener import load_screen, run_screen
+    from universes import load_universe
+
+    u = load_universe("us-all")
+    r = run_screen(u, load_screen())
+    s = load_constraints()
+    opt = RotationOptimizer(u, r)
+    res = opt.solve(s)
+    frame = next(iter(opt._frames.values()))
+    assert list(frame.tickers) == list(r.ranked.index)  # nothing is held
+    assert len(frame.tickers) < len(u.tickers) / 4
+    assert frame.problem().parametrised
+    monkeypatch.setattr("optimizer.rotation.FULL_FRAME_NAMES", len(u.tickers))
+    whole = RotationOptimizer(u, r).solve(s)
+    assert len(whole.weights) == len(u.tickers)
+    assert res.objective == pytest.approx(whole.objective, rel=1e-6)
+    after = whole.weights["weight_after"]
+    np.testing.assert_allclose(res.weights["weight_after"].reindex(after.index, fill_value=0.0), after, atol=1e-5)
+
+
 def test_infeasible_names_the_conflict_in_user_terms(opt) -> None:
     good = opt.solve(load_constraints())
     s = load_constraints().change(manufacturing=Range(True, 0.6, None), max_weight=Limit(True, 0.02), max_names=Limit(True, 20))
