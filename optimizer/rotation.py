@@ -71,10 +71,12 @@ if TYPE_CHECKING:
 DEFAULT_CAPITAL = 1_000_000.0
 MAX_DENSE_NAMES = 600
 #: Above this many names a universe is compiled over its candidates, not over all its names.
-#: Compiled whole, us-all (2,805 names, a sixth of them past the shipped screen) took 0.9 s to
-#: a first portfolio, 0.6 s a tweak and 0.5-0.85 s a screen edit; over its candidates 0.36 s,
-#: 50 ms and 0.1-0.4 s (us-small and us-eligible alike; 2026-11-27).
-FULL_FRAME_NAMES = 1000
+#: Measured on 2026-11-27: compiled whole, us-all (2,805 names, 491 past the shipped screen)
+#: took 0.9 s to a first portfolio, 0.6 s a tweak and 0.5-0.85 s a screen edit; over its
+#: candidates 0.36 s, 50 ms and 0.1-0.4 s. us-large (1,000): 1.1 s, 110 ms and 125-145 ms
+#: whole; 0.18 s, 38 ms and 100-160 ms over its candidates. The default universe (409): 0.19 s,
+#: 45 ms and 75 ms whole (a screen edit only moves parameters); 0.13 s, 27 ms and 99 ms.
+FULL_FRAME_NAMES = 500
 BINDING_TOL = 1e-6
 #: A target weight below this is no position (interior-point solvers leave ~1e-9 on names
 #: they do not hold).
