@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import tui  # noqa: F401  (before NumPy loads: one BLAS thread, as the front ends run)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # One cache folder for the whole test session (point-in-time views, theme tags), shared by the
