@@ -25,11 +25,14 @@ as-of price plus cash), the unit of every constraint.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from ._quiet import c_output_discarded
 
 TRADE_COLUMNS = (
     "ticker",
@@ -332,40 +335,50 @@ def choose_lots(
     row_hi = np.concatenate([np.ones(len(names_idx)), [hi for _label, _coef, _lo, hi, _p in checks]])
     free_bounds = Bounds(np.zeros(m + 2 * k), np.concatenate([np.ones(m), np.full(2 * k, np.inf)]))
     integrality = np.concatenate([np.ones(m), np.zeros(2 * k)])
-    # presolve off in every integer program: the HiGHS bundled with scipy prints a debug line
-    # to the process's stdout when it post-solves some presolved integer solutions (it would
-    # corrupt `rotation optimize --format json`); the programs below are small without it.
-    options = {"time_limit": 10.0, "mip_rel_gap": 1e-6, "presolve": False}
-    # The linear relaxation first: at a vertex at most one name per row across names is
-    # fractional, so the integer program only branches on those few names, the others fixed.
-    relaxed = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), bounds=free_bounds)
-    x: np.ndarray | None = None
-    if relaxed.x is not None:
-        best_share = np.zeros(len(names_idx))
-        np.maximum.at(best_share, owner, relaxed.x[:m])
-        settled = best_share[owner] >= 1 - 1e-9
-        fixed_x = np.where(settled, np.round(relaxed.x[:m]), 0.0)
-        if settled.all():
-            x = relaxed.x
-        else:
-            open_cols = np.concatenate([~settled, np.ones(2 * k, dtype=bool)])
-            shift = A[:, : m] @ fixed_x
-            small = milp(
-                c[open_cols],
-                constraints=LinearConstraint(A[:, open_cols], row_lo - shift, row_hi - shift),
-                integrality=integrality[open_cols],
-                bounds=Bounds(free_bounds.lb[open_cols], free_bounds.ub[open_cols]),
-                options=options,
-            )
-            if small.x is not None:
-                x = np.zeros(m + 2 * k)
-                x[:m] = fixed_x
-                x[open_cols] = small.x
-    lp_miss = float(relaxed.x[m:].sum()) if relaxed.x is not None else 0.0
-    if x is None or float(x[m:].sum()) > lp_miss + 1e-9:  # fixing the settled names cost a bound: all
-        full = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), integrality=integrality, bounds=free_bounds, options=options)
-        if full.x is not None and (x is None or c @ full.x < c @ x - 1e-12):
-            x = full.x
+    # The integer programs feasible to 1e-9, not HiGHS's default 1e-6: an answer could cross a
+    # bound across names by a few 1e-7 without paying the miss, and the trade list then said the
+    # bound "cannot hold" where whole lots keep it (4 of 200 random cases). SciPy passes the two
+    # options on to HiGHS as they are (and warns that it does). Presolve off, as before: the
+    # programs are small.
+    options = {
+        "time_limit": 10.0,
+        "mip_rel_gap": 1e-6,
+        "presolve": False,
+        "mip_feasibility_tolerance": 1e-9,
+        "primal_feasibility_tolerance": 1e-9,
+    }
+    with c_output_discarded(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+        # The linear relaxation first: at a vertex at most one name per row across names is
+        # fractional, so the integer program only branches on those few names, the others fixed.
+        relaxed = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), bounds=free_bounds)
+        x: np.ndarray | None = None
+        if relaxed.x is not None:
+            best_share = np.zeros(len(names_idx))
+            np.maximum.at(best_share, owner, relaxed.x[:m])
+            settled = best_share[owner] >= 1 - 1e-9
+            fixed_x = np.where(settled, np.round(relaxed.x[:m]), 0.0)
+            if settled.all():
+                x = relaxed.x
+            else:
+                open_cols = np.concatenate([~settled, np.ones(2 * k, dtype=bool)])
+                shift = A[:, : m] @ fixed_x
+                small = milp(
+                    c[open_cols],
+                    constraints=LinearConstraint(A[:, open_cols], row_lo - shift, row_hi - shift),
+                    integrality=integrality[open_cols],
+                    bounds=Bounds(free_bounds.lb[open_cols], free_bounds.ub[open_cols]),
+                    options=options,
+                )
+                if small.x is not None:
+                    x = np.zeros(m + 2 * k)
+                    x[:m] = fixed_x
+                    x[open_cols] = small.x
+        lp_miss = float(relaxed.x[m:].sum()) if relaxed.x is not None else 0.0
+        if x is None or float(x[m:].sum()) > lp_miss + 1e-9:  # fixing the settled names cost a bound: all
+            full = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), integrality=integrality, bounds=free_bounds, options=options)
+            if full.x is not None and (x is None or c @ full.x < c @ x - 1e-12):
+                x = full.x
     if x is None:
         # Cannot happen while keeping every position is an option (it spends no cash); keep them.
         notes.append("The lot repair found no solution; positions left unchanged where a trade was in doubt.")
