@@ -5,12 +5,17 @@ untimed; each timed run computes from scratch the panel, the peer multiples over
 reference set, each company's rates, the fair-value methods with their bear and bull cases,
 the reverse DCF, the uncertainty rating, the quality metrics, the red flags, percentiles,
 composite, filters and ranks.
+
+It runs as the app and the command line run the screener: ``tui`` is imported before NumPy
+loads, which keeps the numerical libraries on one thread (see ``tui/__init__.py``). With
+NumPy's default threads the same screen took 6-13 ms longer in alternating runs (2026-11-27).
 """
 
 from __future__ import annotations
 
 from _common import machine, parser, report, summary, time_ms
 
+import tui  # noqa: F401  (before NumPy loads: the front ends' thread settings)
 from screener import load_screen, run_screen
 from universes import load_universe
 

@@ -35,17 +35,21 @@ def _flush_c_streams() -> None:
 
 
 def _redirect() -> int | None:
-    """Point descriptor 1 at the null device; the saved descriptor (None when there is none)."""
+    """Point descriptor 1 at the null device; the saved descriptor (None when nothing was done)."""
     _flush_c_streams()
     try:
         saved = os.dup(1)
-    except OSError:
+    except OSError:  # no descriptor 1: nothing to protect
         return None
-    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(null, 1)
-    finally:
-        os.close(null)
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+        finally:
+            os.close(null)
+    except OSError:
+        os.close(saved)
+        return None
     return saved
 
 
