@@ -341,10 +341,12 @@ def quality_metrics(
     panel: pd.DataFrame, market_cap: pd.Series, manufacturing: pd.Series
 ) -> pd.DataFrame:
     """Every balance-sheet quality metric, one row per company."""
-    out = piotroski(panel).join(altman(panel, market_cap, manufacturing)).join(beneish(panel))
-    out["interest_coverage"] = interest_coverage(panel)
-    out["net_debt_to_ebitda"] = net_debt_to_ebitda(panel)
-    out["current_ratio"] = current_ratio(panel)
-    out["sloan_accruals"] = sloan_accruals(panel)
-    out["gross_profitability"] = gross_profitability(panel)
-    return out
+    ratios = {
+        "interest_coverage": interest_coverage(panel),
+        "net_debt_to_ebitda": net_debt_to_ebitda(panel),
+        "current_ratio": current_ratio(panel),
+        "sloan_accruals": sloan_accruals(panel),
+        "gross_profitability": gross_profitability(panel),
+    }
+    parts = [piotroski(panel), altman(panel, market_cap, manufacturing), beneish(panel)]
+    return pd.concat([*parts, pd.DataFrame(ratios, index=panel.index)], axis=1)
