@@ -163,16 +163,25 @@ def rate_metrics(
     tickers = companies.index
     f = fundamentals[fundamentals["ticker"].isin(tickers)].sort_values(["ticker", "fiscal_year"])
     f = f.assign(debt=_total_debt(f).where(f["short_term_debt"].notna() | f["long_term_debt"].notna()))
-    f["year_start_debt"] = f.groupby("ticker")["debt"].shift(1).where(
-        f.groupby("ticker")["fiscal_year"].diff() == 1
-    )
+    # Each company's years are consecutive rows of the sorted table: its first and last row,
+    # and the year before each row where the company published it.
+    ticker = f["ticker"].to_numpy()
+    first = np.ones(len(f), dtype=bool)
+    first[1:] = ticker[1:] != ticker[:-1]
+    last = np.ones(len(f), dtype=bool)
+    last[:-1] = first[1:]
+    year = f["fiscal_year"].to_numpy(dtype="float64")
+    follows = ~first & (year - np.roll(year, 1) == 1)
+    f["year_start_debt"] = np.where(follows, np.roll(f["debt"].to_numpy(dtype="float64"), 1), np.nan)
     average = f[["debt", "year_start_debt"]].mean(axis=1, skipna=True).where(f["debt"].notna())
     interest = f["interest_expense"]
     rate = safe_div(interest, average.where(average > 0)).where(interest > 0)
     f["implied_rate"] = rate.where(rate <= MAX_IMPLIED_RATE)
     f["policy_rate"] = policy_rate_average(f["period_end"])
-    latest = f.groupby("ticker", sort=False).tail(1).set_index("ticker")
-    prior_rows = f.groupby("ticker", sort=False).nth(-2).set_index("ticker")
+    latest = f[last].set_index("ticker")
+    second_last = np.zeros(len(f), dtype=bool)
+    second_last[:-1] = last[1:] & ~first[1:]
+    prior_rows = f[second_last].set_index("ticker")
     prior = prior_rows[prior_rows["fiscal_year"].reindex(prior_rows.index) == latest["fiscal_year"].reindex(prior_rows.index) - 1]
     latest = latest.reindex(tickers)
     prior = prior.reindex(tickers)
