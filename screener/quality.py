@@ -153,17 +153,19 @@ def piotroski(panel: pd.DataFrame) -> pd.DataFrame:
         "f_delta_margin": (gm > gm_1, gm.notna() & gm_1.notna()),
         "f_delta_turnover": (turn > turn_1, turn.notna() & turn_1.notna()),
     }
-    out = pd.DataFrame(index=p.index)
-    available = pd.Series(0, index=p.index)
+    signals: dict[str, np.ndarray] = {}
+    available = np.zeros(len(p), dtype=int)
     for name in PIOTROSKI_SIGNALS:
         passes, has_inputs = tests[name]
-        out[name] = (passes.fillna(False) & has_inputs).astype(int)
-        available += has_inputs.astype(int)
-    out["piotroski_f"] = out[list(PIOTROSKI_SIGNALS)].sum(axis=1).astype(int)
-    out["piotroski_available"] = available.astype(int)
-    score = out["piotroski_f"].astype(str)
-    out["piotroski_display"] = score.where(available == 9, score + "/" + available.astype(str))
-    return out
+        counted = has_inputs.to_numpy(dtype=bool)
+        signals[name] = (passes.fillna(False).to_numpy(dtype=bool) & counted).astype(int)
+        available += counted
+    score = np.sum(list(signals.values()), axis=0)
+    display = [str(f) if n == 9 else f"{f}/{n}" for f, n in zip(score.tolist(), available.tolist(), strict=True)]
+    return pd.DataFrame(
+        {**signals, "piotroski_f": score, "piotroski_available": available, "piotroski_display": display},
+        index=p.index,
+    )
 
 
 def _zone(score: pd.Series, cuts: tuple[float, float]) -> pd.Series:
