@@ -315,28 +315,22 @@ def beneish(panel: pd.DataFrame) -> pd.DataFrame:
     dep_1 = safe_div(p["da_1"], p["da_1"] + p["ppe_net_1"])
     lev = (p["current_liabilities"] + p["long_term_debt"]) / ta
     lev_1 = (p["current_liabilities_1"] + p["long_term_debt_1"]) / ta_1
-    out = pd.DataFrame(
-        {
-            "dsri": _index(safe_div(p["receivables"], rev), safe_div(p["receivables_1"], rev_1)),
-            "gmi": _index(gm_1, gm),
-            "aqi": _index(soft, soft_1),
-            "sgi": _index(rev, rev_1),
-            "depi": _index(dep_1, dep),
-            "sgai": _index(safe_div(p["sga"], rev), safe_div(p["sga_1"], rev_1)),
-            "tata": safe_div(p["net_income"] - p["operating_cash_flow"], ta).fillna(0.0),
-            "lvgi": _index(lev, lev_1),
-        },
-        index=p.index,
-    )
-    m = BENEISH_INTERCEPT + sum(w * out[k] for k, w in BENEISH_WEIGHTS.items())
-    has_prior = p["total_assets_1"].notna() & p["total_assets"].notna()
-    out["beneish_m"] = m.where(has_prior)
-    out["beneish_flag"] = np.where(
-        out["beneish_m"].isna(),
-        "n/a",
-        np.where(out["beneish_m"] > BENEISH_THRESHOLD, "likely manipulator", "unlikely"),
-    )
-    return out
+    indexes = {
+        "dsri": _index(safe_div(p["receivables"], rev), safe_div(p["receivables_1"], rev_1)),
+        "gmi": _index(gm_1, gm),
+        "aqi": _index(soft, soft_1),
+        "sgi": _index(rev, rev_1),
+        "depi": _index(dep_1, dep),
+        "sgai": _index(safe_div(p["sga"], rev), safe_div(p["sga_1"], rev_1)),
+        "tata": safe_div(p["net_income"] - p["operating_cash_flow"], ta).fillna(0.0),
+        "lvgi": _index(lev, lev_1),
+    }
+    values = {k: v.to_numpy(dtype="float64") for k, v in indexes.items()}
+    m = BENEISH_INTERCEPT + sum(w * values[k] for k, w in BENEISH_WEIGHTS.items())
+    has_prior = (p["total_assets_1"].notna() & p["total_assets"].notna()).to_numpy()
+    m = np.where(has_prior, m, np.nan)
+    flag = np.where(np.isnan(m), "n/a", np.where(m > BENEISH_THRESHOLD, "likely manipulator", "unlikely"))
+    return pd.DataFrame({**values, "beneish_m": m, "beneish_flag": flag}, index=p.index)
 
 
 def quality_metrics(
