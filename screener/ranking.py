@@ -155,21 +155,22 @@ def score(
         },
         index=table.index,
     )
-    out = pd.DataFrame(index=table.index)
+    columns = {name: column.to_numpy() for name, column in pct.items()}
+    out: dict[str, np.ndarray] = {}
     total = sum(w for w in weights.values() if w > 0)
-    composite = pd.Series(0.0, index=table.index)
+    composite = np.zeros(len(table))
     for name, w in weights.items():
         if w <= 0:
             continue
-        out[f"pct_{name}"] = pct[f"pct_{name}"]
-        contribution = 100.0 * w * pct[f"pct_{name}"] / total
+        out[f"pct_{name}"] = columns[f"pct_{name}"]
+        contribution = 100.0 * w * columns[f"pct_{name}"] / total
         out[f"contrib_{name}"] = contribution
-        composite += contribution
+        composite = composite + contribution
     if total <= 0:
         composite[:] = 0.0
-    penalty = pd.Series(0.0, index=table.index)
+    penalty = np.zeros(len(table))
     for flag, points in (penalties or {}).items():
-        penalty += np.where(table[f"flag_{flag}"], points, 0.0)
+        penalty = penalty + np.where(table[f"flag_{flag}"], points, 0.0)
     out["flag_penalty"] = np.minimum(penalty, composite)
     out["composite"] = composite - out["flag_penalty"]
     for family in ("quality", "value"):
@@ -178,5 +179,5 @@ def score(
         if not fam_weights:
             fam_weights = dict.fromkeys(members, 1.0)
         fam_total = sum(fam_weights.values())
-        out[family] = 100.0 * sum(w * pct[f"pct_{n}"] for n, w in fam_weights.items()) / fam_total
-    return out
+        out[family] = 100.0 * sum(w * columns[f"pct_{n}"] for n, w in fam_weights.items()) / fam_total
+    return pd.DataFrame(out, index=table.index)
