@@ -9,10 +9,13 @@ JSON, when the output is a pipe) and over the terminal app. The lot choice
 (:func:`optimizer.trades.choose_lots`) solves inside :func:`c_output_discarded`.
 
 While it is in force, file descriptor 1 points at the null device, for the whole process:
-anything else written to it meanwhile is lost too (text Python holds in ``sys.stdout``'s buffer
-is not: it reaches the output when flushed later). Nothing in Rotation writes there while it
-solves (the command line prints after, and the terminal app draws on standard error). Nested
-and concurrent uses share one redirection, undone when the last one ends.
+anything else that reaches it meanwhile is lost too, from any thread (text Python still holds
+in ``sys.stdout``'s buffer is not: it reaches the output when flushed later), and a child
+process started meanwhile inherits the null device as its output. Nothing in Rotation writes
+there while it solves (the command line prints after; the terminal app draws on standard error
+on Linux and macOS). Nested and concurrent uses share one redirection, undone when the last one
+ends. On Windows it does nothing: Textual draws on standard output there, and C's buffers
+cannot be reached to flush them.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _saved: int | None = None
 
 def _flush_c_streams() -> None:
     """Flush C's output buffers (text printed before a redirection goes where it was meant to)."""
-    with suppress(OSError, TypeError, AttributeError):  # no C library to ask (Windows): nothing we can reach
+    with suppress(OSError, TypeError, AttributeError):
         ctypes.CDLL(None).fflush(None)
 
 
@@ -65,6 +68,9 @@ def _restore(saved: int) -> None:
 def c_output_discarded() -> Iterator[None]:
     """Discard what is written to file descriptor 1 meanwhile (see the module docstring)."""
     global _users, _saved
+    if os.name == "nt":
+        yield
+        return
     with _lock:
         if _users == 0:
             _saved = _redirect()

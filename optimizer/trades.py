@@ -58,6 +58,18 @@ TOL = 1e-9
 LOOSE = 5.0
 
 
+def _ignore_options_passed_on() -> None:
+    """Silence SciPy's warning that it passes HiGHS options it does not know on as they are
+    (what the lot choice wants), for the warnings it attributes to this module only.
+
+    Set on every lot choice, not once: a ``catch_warnings`` block that was open when it was set
+    drops it on leaving (pytest opens one around each test); and not in a ``catch_warnings``
+    block of its own, which is not thread-safe. Setting the same filter again only moves it to
+    the front of the list.
+    """
+    warnings.filterwarnings("ignore", message="Unrecognized options detected", category=RuntimeWarning, module=__name__)
+
+
 @dataclass(frozen=True)
 class TradeBounds:
     """The hard bounds the trade list keeps (weights: fractions of the pre-trade value).
@@ -347,8 +359,8 @@ def choose_lots(
         "mip_feasibility_tolerance": 1e-9,
         "primal_feasibility_tolerance": 1e-9,
     }
-    with c_output_discarded(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+    _ignore_options_passed_on()
+    with c_output_discarded():
         # The linear relaxation first: at a vertex at most one name per row across names is
         # fractional, so the integer program only branches on those few names, the others fixed.
         relaxed = milp(c, constraints=LinearConstraint(A, row_lo, row_hi), bounds=free_bounds)

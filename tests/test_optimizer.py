@@ -267,6 +267,8 @@ def test_a_large_universe_is_compiled_over_its_candidates(monkeypatch) -> None:
     assert list(frame.tickers) == list(r.ranked.index)  # nothing is held
     assert len(frame.tickers) < len(u.tickers) / 4
     assert frame.problem().parametrised
+    # the sector table still covers the universe (sectors with no candidate at zero)
+    assert set(res.sectors["sector"]) == set(u.companies["sector"].fillna("Unclassified"))
     monkeypatch.setattr("optimizer.rotation.FULL_FRAME_NAMES", len(u.tickers))
     whole = RotationOptimizer(u, r).solve(s)
     assert len(whole.weights) == len(u.tickers)
