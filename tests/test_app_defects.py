@@ -379,3 +379,30 @@ async def test_the_company_step_opened_first_shows_the_top_ranked_company() -> N
         await pilot.press("3")
         first = str(session_of(app).screened.ranked.index[0])
         await wait_for(pilot, lambda: first in str(app.query_one("#company-head").render()))
+
+
+async def test_a_table_row_drawn_before_its_columns_are_measured_is_drawn_again() -> None:
+    """On a busy machine step 2's ranked table was now and then shown with every column as wide
+    as its header ("5" for a Z of 5.12), and stayed so: Textual (8.2) measures the columns of
+    new rows only when idle, and caches a drawn row under a key without the column widths; a
+    table filled again and drawn before it was idle kept the narrow rows once measured, and
+    when the widths came out as before nothing was drawn again."""
+    from textual.app import App, ComposeResult
+
+    from tui.app.steps.base import Table
+
+    class OneTable(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Table(id="t")
+
+    app = OneTable()
+    async with app.run_test(size=(40, 6)) as pilot:
+        table = app.query_one("#t", Table)
+        for _ in range(2):
+            table.clear(columns=True)
+            table.add_column("Z", key="z")
+            table.add_row("5.12", key="a")
+            assert "5.12" not in table.render_line(1).text  # drawn before the column is measured
+            await pilot.pause()
+            assert "5.12" in table.render_line(1).text
+            assert "5.12" in app.export_screenshot()

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
 from tui.app.messages import BacktestRequested
-from tui.app.steps.base import Step, fill_table, leave_field
+from tui.app.steps.base import Step, Table, fill_table, leave_field
 
 if TYPE_CHECKING:
     from textual_plotext import PlotextPlot
@@ -65,8 +65,8 @@ class BacktestStep(Step):
                 id="bt-title",
             )
             yield Static("", id="bt-banner", classes="hidden")
-            yield DataTable(id="bt-metrics", cursor_type="none")
-            yield DataTable(id="bt-relative", cursor_type="none")
+            yield Table(id="bt-metrics", cursor_type="none")
+            yield Table(id="bt-relative", cursor_type="none")
             yield PlotextPlot(id="bt-equity", classes="bt-chart")
             yield PlotextPlot(id="bt-drawdown", classes="bt-chart")
             yield PlotextPlot(id="bt-ic", classes="bt-chart")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, Switch
+from textual.widgets.data_table import RowKey
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions
@@ -54,6 +55,22 @@ class Step(Container):
     def primary(self) -> Widget | None:
         """The widget to focus when the step is shown (None: nothing)."""
         return self.query_one(self.PRIMARY) if self.PRIMARY else None
+
+
+class Table(DataTable):
+    """A DataTable that draws its rows again once it has measured their columns.
+
+    Textual (8.2) measures the columns of new rows only when it is next idle, and caches a drawn
+    row under a key without the column widths: a table filled again and drawn before it was idle
+    (a busy machine) kept those rows as narrow as the headers ("5" for a Z of 5.12) once its
+    columns were measured, and when the widths came out as before, nothing was drawn again.
+    """
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        super()._update_dimensions(new_rows)
+        # The rows drawn since the last measurement may have had other widths: draw them again.
+        self._clear_caches()
+        self.refresh()
 
 
 class Cell(Text):

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from tui.app.messages import CompanyChosen
-from tui.app.steps.base import Step, fill_table, leave_field
+from tui.app.steps.base import Step, Table, fill_table, leave_field
 
 if TYPE_CHECKING:
     from tui.session import Session, SolveOutcome
@@ -47,24 +47,24 @@ class CompanyStep(Step):
             yield Static("Highlight a company in step 2, or look one up.", id="company-head")
             yield Static("", id="company-error", classes="error")
             yield Static("", id="company-summary", classes="dim")
-            yield DataTable(id="company-themes", cursor_type="none")
-            yield DataTable(id="company-integrity", cursor_type="none")
+            yield Table(id="company-themes", cursor_type="none")
+            yield Table(id="company-integrity", cursor_type="none")
             yield PlotextPlot(id="company-chart")
             yield Static("", id="company-fv-head")
-            yield DataTable(id="company-flags", cursor_type="none")
-            yield DataTable(id="company-fv", cursor_type="none")
-            yield DataTable(id="company-range", cursor_type="none")
+            yield Table(id="company-flags", cursor_type="none")
+            yield Table(id="company-fv", cursor_type="none")
+            yield Table(id="company-range", cursor_type="none")
             yield Static("", id="company-rates-head")
-            yield DataTable(id="company-rates", cursor_type="none")
-            yield DataTable(id="company-uncertainty", cursor_type="none")
-            yield DataTable(id="company-rate-cuts", cursor_type="none")
-            yield DataTable(id="company-piotroski", cursor_type="none")
-            yield DataTable(id="company-z", cursor_type="none")
+            yield Table(id="company-rates", cursor_type="none")
+            yield Table(id="company-uncertainty", cursor_type="none")
+            yield Table(id="company-rate-cuts", cursor_type="none")
+            yield Table(id="company-piotroski", cursor_type="none")
+            yield Table(id="company-z", cursor_type="none")
             yield Static("", id="company-ratios")
             yield Static("", id="company-score")
-            yield DataTable(id="company-factors", cursor_type="none")
+            yield Table(id="company-factors", cursor_type="none")
             yield Static("[b]Fundamentals by fiscal year[/b]", id="company-fund-head")
-            yield DataTable(id="company-fundamentals", cursor_type="none")
+            yield Table(id="company-fundamentals", cursor_type="none")
 
     def show_company(self, ticker: str) -> None:
         """Show ``ticker`` (filled now if the step is on show, else when it is shown)."""

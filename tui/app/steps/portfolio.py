@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from tui.app.steps.base import SortableTables, Step, fill_table
+from tui.app.steps.base import SortableTables, Step, Table, fill_table
 
 if TYPE_CHECKING:
     from tui.session import Session, SolveOutcome
@@ -69,12 +69,12 @@ class PortfolioStep(SortableTables, Step):
             yield Static("No portfolio yet.", id="portfolio-stats")
             yield Static("", id="diagnosis", classes="hidden")
             with Horizontal():
-                yield DataTable(id="weights", cursor_type="row", zebra_stripes=True)
+                yield Table(id="weights", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="portfolio-side", can_focus=False):
-                    yield DataTable(id="sector-table", cursor_type="none")
-                    yield DataTable(id="theme-table", cursor_type="none")
-                    yield DataTable(id="style-table", cursor_type="none")
-                    yield DataTable(id="binding", cursor_type="none")
+                    yield Table(id="sector-table", cursor_type="none")
+                    yield Table(id="theme-table", cursor_type="none")
+                    yield Table(id="style-table", cursor_type="none")
+                    yield Table(id="binding", cursor_type="none")
 
     def show_session(self, session: Session) -> None:
         if session.latest is not None:

@@ -16,7 +16,7 @@ from textual.widgets.data_table import ColumnKey
 
 from tui import CollectorHold
 from tui.app.messages import CompanyChosen, EditsReset, ScreenEdited
-from tui.app.steps.base import Cell, Step, right, switch_parts
+from tui.app.steps.base import Cell, Step, Table, right, switch_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,7 +169,7 @@ class ScreenStep(Step):
             with Vertical(id="screen-side"):
                 yield Static("", id="screen-info")
                 yield Input(placeholder="search ticker or name (Esc clears)", id="search", classes="hidden")
-                yield DataTable(id="screen-table", cursor_type="row", zebra_stripes=True)
+                yield Table(id="screen-table", cursor_type="row", zebra_stripes=True)
 
     # ---------------------------------------------------------------- form
     def show_session(self, session: Session) -> None:

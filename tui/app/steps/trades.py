@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Static
 
-from tui.app.steps.base import SortableTables, Step, fill_table
+from tui.app.steps.base import SortableTables, Step, Table, fill_table
 
 if TYPE_CHECKING:
     from tui.session import Session, SolveOutcome
@@ -23,7 +23,7 @@ class TradesStep(SortableTables, Step):
         with Vertical():
             yield Static("", id="trade-stale", classes="hidden")
             yield Static("No trades yet.", id="trade-totals")
-            yield DataTable(id="trade-table", cursor_type="row", zebra_stripes=True)
+            yield Table(id="trade-table", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="trade-buttons"):
                 yield Button("Export to Excel + basket (e)", id="export", variant="primary")
                 yield Button("Save workspace (ctrl+s)", id="save")

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Select, Static, Switch
 
 from tui.app.messages import CapitalChosen, HoldingsChosen, UniverseChosen
-from tui.app.steps.base import Step, fill_table, leave_field, switch_parts
+from tui.app.steps.base import Step, Table, fill_table, leave_field, switch_parts
 
 if TYPE_CHECKING:
     from tui.session import Session
@@ -39,7 +39,7 @@ class UniverseStep(Step):
             with Vertical(id="universe-side"):
                 yield Static("Loading the universe...", id="universe-info")
                 yield Static("", id="start-info")
-                yield DataTable(id="sector-mix", cursor_type="none", zebra_stripes=True)
+                yield Table(id="sector-mix", cursor_type="none", zebra_stripes=True)
 
     # ---------------------------------------------------------------- showing
     def show_session(self, session: Session) -> None:
