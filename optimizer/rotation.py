@@ -678,9 +678,10 @@ class RotationOptimizer:
         weights = pd.concat([info, pd.DataFrame(columns, index=info.index)], axis=1)
 
         target = weights["weight_after"].to_numpy(float)  # dust shown as zero, as in the weights
-        # every sector of the universe (a large one is compiled over its candidates only)
-        universe_sectors = self.market["sector"].fillna("Unclassified").unique().tolist()
-        sectors = sorted(set(universe_sectors) | set(data.sectors.tolist()) | {k for k, r in s.sectors.items() if r.enabled})
+        # every sector of the universe and the holdings (a large universe is compiled over its
+        # candidates only), and every sector with a bound
+        universe_sectors = set(self.market["sector"].fillna("Unclassified").tolist())
+        sectors = sorted(universe_sectors | {k for k, r in s.sectors.items() if r.enabled})
         rows = []
         for sector in sectors:
             members = data.sectors == sector

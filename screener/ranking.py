@@ -148,14 +148,10 @@ def score(
         members = [n for n, f in FACTORS.items() if f.family == family]
         if not any(weights.get(n, 0.0) > 0 for n in members):
             needed += members
-    pct = pd.DataFrame(
-        {
-            f"pct_{name}": percentile(table[name], groups, FACTORS[name].higher_is_better, missing)
-            for name in dict.fromkeys(needed)
-        },
-        index=table.index,
-    )
-    columns = {name: column.to_numpy() for name, column in pct.items()}
+    columns = {
+        f"pct_{name}": percentile(table[name], groups, FACTORS[name].higher_is_better, missing).to_numpy()
+        for name in dict.fromkeys(needed)
+    }
     out: dict[str, np.ndarray] = {}
     total = sum(w for w in weights.values() if w > 0)
     composite = np.zeros(len(table))
